@@ -1,0 +1,55 @@
+# rentalcoop: `make run` to try it, `make test` to check it. Both set everything up themselves.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+PORT   ?= 5000
+PO     := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO     := $(PO:.po=.mo)
+
+.PHONY: run test install install-dev translations lint format e2e clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(PY) -m babel.messages.frontend compile --statistics -i $< -o $@
+
+translations: $(MO)
+
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) demo-data
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install-dev translations
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	env -u TEST_DATABASE_URL $(PY) -m pytest -q -p no:cacheprovider
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  $(PY) -m pytest -q -p no:cacheprovider -m "not sqlite_only" && \
+	  echo "Databases tested: SQLite and PostgreSQL ($$TEST_DATABASE_URL)"; \
+	else \
+	  echo "Databases tested: SQLite only (set TEST_DATABASE_URL to include PostgreSQL)"; \
+	fi
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) $(MO) .pytest_cache .ruff_cache

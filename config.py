@@ -1,0 +1,112 @@
+"""Application settings.
+
+Values are read from the environment (and `instance/config.py`, which may set the same names).
+Values the cooperative decides itself (fee levels, caps) live in the database, versioned, not here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+DEFAULT_SECRET_KEY = "dev-only-change-me"  # noqa: S105 - the value production refuses
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _sqlite_url(name: str) -> str:
+    return f"sqlite:///{INSTANCE_DIR / name}"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url("rentalcoop.sqlite")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Language (DESIGN §14): Swedish first, English the alternative.
+    LANGUAGES = ("sv", "en")
+    BABEL_DEFAULT_LOCALE = "sv"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"
+    BABEL_TRANSLATION_DIRECTORIES = "../translations"
+
+    # Sessions and cookies.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+
+    # Passwords: Werkzeug's scrypt (≈ 90 ms a check on this machine kind, DESIGN §15).
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
+    PASSWORD_RESET_MAX_AGE_SECONDS = 60 * 60
+
+    # Rate limits (Flask-Limiter). In memory by default; a shared storage for several workers.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    REGISTER_RATE_LIMIT = "5 per minute;30 per hour"
+    RESET_RATE_LIMIT = "5 per minute;20 per hour"
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Mail: unset MAIL_SERVER = written to the log.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "rentalcoop <noreply@rentalcoop.example>")
+
+    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "manual")
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    STRIPE_CONNECT_WEBHOOK_SECRET = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET")
+
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    SITE_NAME = "rentalcoop"
+    TOWN_NAME = os.environ.get("TOWN_NAME", "Ekby")
+    ALLOW_DEMO_DATA = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+    ALLOW_DEMO_DATA = True
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast in tests; production: scrypt
+    RATELIMIT_ENABLED = False
+    ALLOW_DEMO_DATA = True
+    MAIL_SERVER = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The config class named by RENTALCOOP_ENV (development unless told otherwise)."""
+    return CONFIGS[os.environ.get("RENTALCOOP_ENV", "development")]

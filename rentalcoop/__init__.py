@@ -1,0 +1,98 @@
+"""rentalcoop: a short-term rental marketplace owned by its hosts."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import DEFAULT_SECRET_KEY, INSTANCE_DIR, Config
+
+__version__ = "0.1.0"
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def create_app(config_class: type[Config] = Config, **overrides) -> Flask:
+    """Build the application: settings, extensions, blueprints, error pages and commands."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
+    app.config.from_object(config_class)
+    if not app.config.get("TESTING"):
+        app.config.from_pyfile("config.py", silent=True)
+    app.config.update(overrides)
+    _check_config(app)
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if app.config.get("PROXY_FIX_X_FOR"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def _check_config(app: Flask) -> None:
+    secure = app.config.get("SESSION_COOKIE_SECURE")
+    if secure and app.config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
+        raise ConfigurationError("SECRET_KEY must be set to a long random value in production.")
+    if secure and len(app.config["SECRET_KEY"]) < 32:
+        raise ConfigurationError("SECRET_KEY must be at least 32 characters in production.")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):
+        # psycopg 3 is the driver we ship.
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["SQLALCHEMY_DATABASE_URI"].replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        INSTANCE_DIR.mkdir(exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    from rentalcoop import i18n, security
+    from rentalcoop.access import confine_municipality
+    from rentalcoop.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(INSTANCE_DIR.parent / "migrations"), render_as_batch=True
+    )
+    babel.init_app(
+        app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Europe/Stockholm"
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = i18n._l("Please log in to see that page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    i18n.init_app(app)
+    security.init_app(app)
+    app.before_request(i18n.remember_language)
+    app.before_request(confine_municipality)
+
+
+def register_blueprints(app: Flask) -> None:
+    from rentalcoop import accounts, listings, main, membership, stats
+
+    for module in (main, accounts, membership, listings, stats):
+        app.register_blueprint(module.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from rentalcoop.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from rentalcoop import demo, jobs
+
+    jobs.init_app(app)
+    demo.init_app(app)

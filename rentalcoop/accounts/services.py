@@ -1,0 +1,165 @@
+"""Account rules: who may register, log in, reset a password or erase themselves."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from rentalcoop.accounts.models import PasswordResetToken, User
+from rentalcoop.db import utcnow
+from rentalcoop.errors import DomainError
+from rentalcoop.extensions import db
+from rentalcoop.i18n import _l
+
+# Checked against when the email is unknown, so a missing account costs the same time.
+_DUMMY_HASH: dict[str, str] = {}
+
+
+class AccountError(DomainError):
+    status_code = 422
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def register_user(name: str, email: str, password: str, locale: str = "sv") -> User:
+    """Create a guest account, or explain why the email cannot be used."""
+    if find_user_by_email(email) is not None:
+        raise AccountError(
+            _l("An account with that email already exists. Log in or reset your password.")
+        )
+    user = User(
+        name=name.strip(),
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        locale=locale if locale in current_app.config["LANGUAGES"] else "sv",
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same cost whether or not the email exists)."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        dummy = _DUMMY_HASH.setdefault(method, generate_password_hash("x" * 16, method=method))
+        check_password_hash(dummy, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def verify_password(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and end every other session of this user."""
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+
+
+def change_email(user: User, new_email: str) -> str:
+    """Move the account to a new address; returns the old one (to be told of the change)."""
+    existing = find_user_by_email(new_email)
+    if existing is not None and existing.id != user.id:
+        raise AccountError(_l("An account with that email already exists."))
+    old = user.email
+    user.email = normalise_email(new_email)
+    return old
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_reset_token(user: User) -> str:
+    """A fresh single-use reset token for `user` (earlier unused ones stop working)."""
+    now = utcnow()
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    max_age = timedelta(seconds=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"])
+    db.session.add(
+        PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), expires_at=now + max_age)
+    )
+    db.session.flush()
+    return token
+
+
+def reset_token_user(token: str) -> User | None:
+    """The user a still-valid token belongs to, or None (unknown, expired or already used)."""
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    user = db.session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def reset_password(token: str, password: str) -> User:
+    """Use a reset token once to set a new password."""
+    user = reset_token_user(token)
+    if user is None:
+        raise AccountError(
+            _l("This reset link has expired or has already been used. Ask for a new one.")
+        )
+    # Mark used with a conditional update so two simultaneous submissions cannot both succeed.
+    used = db.session.execute(
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.token_hash == _token_hash(token),
+            PasswordResetToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
+    if used.rowcount != 1:
+        raise AccountError(
+            _l("This reset link has expired or has already been used. Ask for a new one.")
+        )
+    set_password(user, password)
+    return user
+
+
+def delete_account(user: User) -> None:
+    """Erase the person's data; rows that carry money keep their amounts and point to the husk."""
+    now = utcnow()
+    user.name = ""
+    user.email = f"deleted-{user.id}@invalid"
+    user.password_hash = "!"  # noqa: S105 - matches no password
+    user.is_board = False
+    user.is_municipality = False
+    user.session_version += 1
+    user.deleted_at = now
+    if user.membership is not None and user.membership.left_on is None:
+        user.membership.left_on = now.date()
+    db.session.execute(
+        update(PasswordResetToken).where(PasswordResetToken.user_id == user.id).values(used_at=now)
+    )
+    for erase in ERASERS:
+        erase(user)
+
+
+# Features that keep personal data about a user register a function here that erases it.
+ERASERS: list = []

@@ -1,0 +1,275 @@
+"""Account pages: thin views over `accounts.services`."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from rentalcoop import mail
+from rentalcoop.accounts import bp, services
+from rentalcoop.accounts.forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    DeleteAccountForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SettingsForm,
+)
+from rentalcoop.accounts.models import User
+from rentalcoop.accounts.services import AccountError
+from rentalcoop.extensions import db, limiter, login_manager
+from rentalcoop.i18n import _, current_language
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the session's user unless the session predates a password change or log-out."""
+    ident, _sep, version = user_id.partition(":")
+    if not ident.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or user.session_version != int(version) or not user.is_active:
+        return None
+    return user
+
+
+def _limit(name: str):
+    return limiter.limit(lambda: current_app.config[name], methods=["POST"])
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after log-in (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _start_session(user: User, remember: bool = False) -> None:
+    lang = session.get("lang")
+    session.clear()  # a fresh session at log-in: nothing carried over from before
+    if lang:
+        session["lang"] = lang
+    login_user(user, remember=remember)
+
+
+def _landing(user: User) -> str:
+    if user.is_municipality:
+        return url_for("stats.index")
+    return url_for("main.index")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@_limit("REGISTER_RATE_LIMIT")
+def register():
+    """Create a guest account and log in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.locale.data = request.args.get("lang") or session.get("lang") or current_language()
+    if not form.validate_on_submit():
+        return render_template(
+            "accounts/register.html", form=form
+        ), 422 if form.is_submitted() else 200
+    try:
+        user = services.register_user(
+            form.name.data, form.email.data, form.password.data, form.locale.data
+        )
+    except AccountError as err:
+        form.email.errors.append(err.message)
+        return render_template("accounts/register.html", form=form), 422
+    db.session.commit()
+    _start_session(user)
+    flash(_("Welcome to the cooperative, %(name)s!", name=user.name), "success")
+    return redirect(url_for("main.index"), 303)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_limit("LOGIN_RATE_LIMIT")
+def login():
+    """Check the credentials and start a session."""
+    if current_user.is_authenticated:
+        return redirect(_landing(current_user))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "accounts/login.html", form=form
+        ), 422 if form.is_submitted() else 200
+    user = services.authenticate(form.email.data, form.password.data)
+    if user is None:
+        form.password.errors.append(_("Wrong email or password."))
+        return render_template("accounts/login.html", form=form), 422
+    _start_session(user, remember=form.remember.data)
+    if user.locale in current_app.config["LANGUAGES"]:
+        session["lang"] = user.locale
+    return redirect(_safe_next(request.args.get("next")) or _landing(user), 303)
+
+
+@bp.post("/logout")
+def logout():
+    """End this session."""
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"), 303)
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """End every session of this account, on every device."""
+    current_user.session_version += 1
+    db.session.commit()
+    logout_user()
+    flash(_("You are logged out on every device."), "info")
+    return redirect(url_for("accounts.login"), 303)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@_limit("RESET_RATE_LIMIT")
+def reset_request():
+    """Mail a reset link; the answer is the same whether or not the account exists."""
+    form = ResetRequestForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "accounts/reset_request.html", form=form
+        ), 422 if form.is_submitted() else 200
+    user = services.find_user_by_email(form.email.data)
+    token = None
+    if user is not None and user.is_active:
+        token = services.create_reset_token(user)
+        db.session.commit()
+    if token is not None:
+        link = url_for("accounts.reset_password", token=token, _external=True)
+        mail.send_mail(
+            user.email,
+            user.locale,
+            "reset_password",
+            user=user,
+            link=link,
+            minutes=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60,
+        )
+    flash(
+        _("If an account exists for that address, we have sent a link to reset the password."),
+        "info",
+    )
+    return redirect(url_for("accounts.login"), 303)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@_limit("RESET_RATE_LIMIT")
+def reset_password(token: str):
+    """Set a new password with a valid, unused link."""
+    if services.reset_token_user(token) is None:
+        flash(
+            _("This reset link has expired or has already been used. Ask for a new one."), "error"
+        )
+        return render_template("accounts/reset_request.html", form=ResetRequestForm()), 410
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "accounts/reset_password.html", form=form
+        ), 422 if form.is_submitted() else 200
+    try:
+        user = services.reset_password(token, form.password.data)
+    except AccountError as err:
+        flash(err.message, "error")
+        return render_template("accounts/reset_request.html", form=ResetRequestForm()), 410
+    db.session.commit()
+    _start_session(user)
+    flash(_("Your password has been changed."), "success")
+    return redirect(url_for("main.index"), 303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Name and language."""
+    form = SettingsForm(obj=current_user)
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return _settings_page(form=form), status
+    current_user.name = form.name.data.strip()
+    current_user.locale = form.locale.data
+    session["lang"] = form.locale.data
+    db.session.commit()
+    flash(_("Your settings are saved."), "success")
+    return redirect(url_for("accounts.settings"), 303)
+
+
+def _settings_page(**forms):
+    forms.setdefault("form", SettingsForm(obj=current_user))
+    forms.setdefault("password_form", ChangePasswordForm(prefix="pw"))
+    forms.setdefault("email_form", ChangeEmailForm(prefix="em"))
+    forms.setdefault("delete_form", DeleteAccountForm(prefix="del"))
+    return render_template("accounts/settings.html", **forms)
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change the password (the current one is asked first); other sessions end."""
+    form = ChangePasswordForm(prefix="pw")
+    if form.validate_on_submit() and not services.verify_password(
+        current_user, form.current_password.data
+    ):
+        form.current_password.errors = [_("That is not your current password.")]
+    elif form.validate_on_submit():
+        services.set_password(current_user, form.password.data)
+        db.session.commit()
+        _start_session(current_user)
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("accounts.settings"), 303)
+    return _settings_page(password_form=form), 422
+
+
+@bp.post("/account/email")
+@login_required
+def change_email():
+    """Move the account to another address; the old address is told."""
+    form = ChangeEmailForm(prefix="em")
+    if not form.validate_on_submit():
+        return _settings_page(email_form=form), 422
+    if not services.verify_password(current_user, form.current_password.data):
+        form.current_password.errors = [_("That is not your current password.")]
+        return _settings_page(email_form=form), 422
+    try:
+        old = services.change_email(current_user, form.email.data)
+    except AccountError as err:
+        form.email.errors = [err.message]
+        return _settings_page(email_form=form), 422
+    db.session.commit()
+    mail.send_mail(
+        old, current_user.locale, "email_changed", user=current_user, new_email=current_user.email
+    )
+    flash(_("Your email address has been changed."), "success")
+    return redirect(url_for("accounts.settings"), 303)
+
+
+@bp.post("/account/delete")
+@login_required
+def delete():
+    """Erase the account's personal data and log out."""
+    form = DeleteAccountForm(prefix="del")
+    if not form.validate_on_submit():
+        return _settings_page(delete_form=form), 422
+    if not services.verify_password(current_user, form.current_password.data):
+        form.current_password.errors = [_("That is not your current password.")]
+        return _settings_page(delete_form=form), 422
+    user = current_user._get_current_object()
+    services.delete_account(user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Your account has been deleted and your personal data erased."), "info")
+    return redirect(url_for("main.index"), 303)

@@ -1,0 +1,89 @@
+"""Database foundations: the declarative base, time and money helpers, SQLite transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+# Constraint names must be identical on SQLite and PostgreSQL so migrations can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware in UTC (the only kind of timestamp we store)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones, so values are stored as naive UTC there; PostgreSQL keeps
+    `timestamp with time zone`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# --- SQLite transaction control (DESIGN §15) --------------------------------------------------
+# pysqlite's legacy transaction handling sends no BEGIN before a SELECT, so a read-then-write is
+# not one transaction, and a deferred transaction that upgrades to a write fails at once with
+# "database is locked". We turn that off and emit BEGIN ourselves (SQLAlchemy docs: "Transactions
+# with SQLite and the sqlite3 driver"). A connection flagged `sqlite_immediate` begins with
+# BEGIN IMMEDIATE, taking the write lock up front (used for booking writes).
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+        cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    if connection.get_execution_options().get("sqlite_immediate"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")

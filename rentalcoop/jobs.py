@@ -1,0 +1,77 @@
+"""Scheduled work: `flask jobs run` runs everything that is due (cron, every few minutes).
+
+Features register a job with `@job("name")`. Each job must be safe to run in two processes at
+once (advisory locks or `SKIP LOCKED` on PostgreSQL; SQLite serialises writers) and to repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+import click
+from flask import Flask
+from sqlalchemy import delete
+
+from rentalcoop.db import utcnow
+from rentalcoop.extensions import db
+
+log = logging.getLogger("rentalcoop.jobs")
+
+JOBS: dict[str, Callable[[], int]] = {}
+
+
+def job(name: str) -> Callable:
+    """Register a function that does what is due and returns how many things it handled."""
+
+    def decorator(func: Callable[[], int]) -> Callable[[], int]:
+        JOBS[name] = func
+        return func
+
+    return decorator
+
+
+@job("purge-reset-tokens")
+def purge_reset_tokens() -> int:
+    """Forget reset tokens a day after they expired (they are useless and personal)."""
+    from rentalcoop.accounts.models import PasswordResetToken
+
+    result = db.session.execute(
+        delete(PasswordResetToken).where(
+            PasswordResetToken.expires_at < utcnow() - timedelta(days=1)
+        )
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def run_all(only: str | None = None) -> dict[str, int]:
+    done = {}
+    for name, func in JOBS.items():
+        if only and name != only:
+            continue
+        try:
+            done[name] = func()
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", name)
+            done[name] = -1
+    return done
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.group()
+    def jobs():
+        """Scheduled jobs."""
+
+    @jobs.command("run")
+    @click.option("--only", help="Run just this job.")
+    def run(only: str | None):
+        """Run every job that is due."""
+        failed = False
+        for name, count in run_all(only).items():
+            failed |= count < 0
+            click.echo(f"{name}: {'failed' if count < 0 else count}")
+        if failed:
+            raise SystemExit(1)

@@ -1,0 +1,24 @@
+"""Site-wide pages: home and search, about the cooperative, health check."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__, template_folder="templates")
+
+from rentalcoop.main import views  # noqa: E402, F401
+
+
+@bp.app_context_processor
+def inject_header_areas():
+    """The district list for the header's search box, read only when a page shows it."""
+
+    def header_areas():
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from rentalcoop.listings.services import areas
+
+        try:
+            return areas()
+        except SQLAlchemyError:  # an error page must render even when the database is down
+            return []
+
+    return {"header_areas": header_areas}

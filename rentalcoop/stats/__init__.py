@@ -1,0 +1,7 @@
+"""Municipality statistics: frozen, anonymised releases (DESIGN §13)."""
+
+from flask import Blueprint
+
+bp = Blueprint("stats", __name__, url_prefix="/stats", template_folder="templates")
+
+from rentalcoop.stats import views  # noqa: E402, F401
