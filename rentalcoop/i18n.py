@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -56,10 +57,10 @@ def money(amount_ore: int | None) -> str:
         return ""
     if not isinstance(amount_ore, int):
         raise TypeError("money is integer öre")
-    # Decimal keeps it exact; Babel does the locale's grouping and symbol.
-    from decimal import Decimal
-
-    return format_currency(Decimal(amount_ore) / 100, "SEK")
+    # Decimal keeps it exact; Babel does the locale's grouping and symbol. English puts the
+    # code before the amount with a space (DESIGN §14: "SEK 1,234.50"), Babel's default omits it.
+    pattern = "¤\xa0#,##0.00" if current_language() == "en" else None
+    return format_currency(Decimal(amount_ore) / 100, "SEK", format=pattern)
 
 
 def number(value) -> str:
