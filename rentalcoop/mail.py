@@ -35,7 +35,12 @@ def compose(to: str, locale: str, template: str, **context) -> EmailMessage:
 def deliver(message: EmailMessage) -> None:
     config = current_app.config
     if not config.get("MAIL_SERVER"):
-        log.info("mail (not sent, no MAIL_SERVER)\n%s", message.as_string())
+        log.info(
+            "mail (not sent: no MAIL_SERVER)\nTo: %s\nSubject: %s\n\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_content(),
+        )
         return
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
         if config.get("MAIL_USE_TLS"):

@@ -27,7 +27,7 @@ def user(
     n = next(_seq)
     person = User(
         name=name or f"Person {n}",
-        email=email or f"person{n}@example.test",
+        email=email or f"person{n}@example.org",
         password_hash=hash_password(PASSWORD),
         locale=locale,
         is_board=board,

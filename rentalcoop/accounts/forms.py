@@ -1,6 +1,7 @@
 """Account forms. Labels are lazy so they translate per request."""
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
@@ -10,7 +11,7 @@ MIN_PASSWORD = 10
 
 
 def _language_choices():
-    return list(LANGUAGE_NAMES.items())
+    return [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
 
 
 class RegisterForm(FlaskForm):

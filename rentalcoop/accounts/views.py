@@ -225,9 +225,10 @@ def change_password():
     ):
         form.current_password.errors = [_("That is not your current password.")]
     elif form.validate_on_submit():
-        services.set_password(current_user, form.password.data)
+        user = current_user._get_current_object()
+        services.set_password(user, form.password.data)
         db.session.commit()
-        _start_session(current_user)
+        _start_session(user)
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("accounts.settings"), 303)
     return _settings_page(password_form=form), 422

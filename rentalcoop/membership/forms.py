@@ -1,4 +1,5 @@
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
@@ -31,5 +32,9 @@ class MunicipalityAccountForm(FlaskForm):
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)]
     )
-    locale = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()), default="sv")
+    locale = SelectField(
+        _l("Language"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
+        default="sv",
+    )
     submit = SubmitField(_l("Create municipality account"))
