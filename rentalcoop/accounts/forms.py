@@ -1,8 +1,8 @@
 """Account forms. Labels are lazy so they translate per request."""
 
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from rentalcoop.i18n import LANGUAGE_NAMES, _l

@@ -64,7 +64,8 @@ def test_unpublished_listing_is_not_found(app, client):
 def test_security_headers(client):
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"]
@@ -72,4 +73,5 @@ def test_security_headers(client):
 
 def test_pages_have_no_inline_script_or_style(client):
     page = text_of(client.get("/"))
-    assert "<script>" not in page and " style=" not in page
+    assert "<script>" not in page
+    assert " style=" not in page
