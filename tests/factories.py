@@ -69,3 +69,35 @@ def listing(*, host: User | None = None, area: Area | None = None, **fields) -> 
     db.session.add(home)
     db.session.flush()
     return home
+
+
+def blocked(home: Listing, *nights: date) -> None:
+    """Host-blocked nights of `home`."""
+    from rentalcoop.listings.models import BlockedNight
+
+    db.session.add_all(BlockedNight(listing_id=home.id, night=night) for night in nights)
+    db.session.flush()
+
+
+def night_price(home: Listing, night: date, price_ore: int) -> None:
+    """A per-night price override."""
+    from rentalcoop.listings.models import NightPrice
+
+    db.session.add(NightPrice(listing_id=home.id, night=night, price_ore=price_ore))
+    db.session.flush()
+
+
+def fee_version(effective_from: date, fee_bps: int, community_bps: int = 5000, vat_bps: int = 2500):
+    """A later fee schedule version (as a meeting decision would add)."""
+    from rentalcoop.listings.models import FeeScheduleVersion
+
+    version = FeeScheduleVersion(
+        effective_from=effective_from,
+        fee_bps=fee_bps,
+        community_bps=community_bps,
+        vat_bps=vat_bps,
+        decided_by="test meeting",
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
