@@ -1,0 +1,1 @@
+"""Bookings: holding nights, the lifecycle, cancellation."""
