@@ -74,6 +74,11 @@ class Config:
     STRIPE_CONNECT_WEBHOOK_SECRET = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET")
 
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # Listing photos (re-encoded uploads), served by the app with long cache lifetimes.
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+    # DESIGN §2 "one host, one home". The meeting decides this; until governance stores its
+    # decisions in the database, this setting is the default.
+    MAX_ACTIVE_LISTINGS_PER_HOST = int(os.environ.get("MAX_ACTIVE_LISTINGS_PER_HOST", "1"))
     SITE_NAME = "rentalcoop"
     TOWN_NAME = os.environ.get("TOWN_NAME", "Ekby")
     ALLOW_DEMO_DATA = False
