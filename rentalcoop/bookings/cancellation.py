@@ -189,7 +189,7 @@ def refund_for(booking: RefundableBooking, cancelled_at: datetime, by: Cancelled
             nights_refund = _percent(all_nights, 50)
         else:
             nights_refund = 0
-    else:
+    else:  # strict
         if in_grace:
             nights_refund = all_nights
         elif now <= days_before(7):
