@@ -83,13 +83,27 @@ def app_config():
 
 
 @pytest.fixture
-def app(database_url, app_config):
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **app_config)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    if app.config["RATELIMIT_ENABLED"]:
-        limiter.reset()
+def make_app(database_url):
+    """Build extra applications (other configs) on this test's database; all closed after."""
+    made = []
+
+    def build(config_class=TestingConfig, **overrides):
+        overrides.setdefault("SQLALCHEMY_DATABASE_URI", database_url)
+        application = create_app(config_class, **overrides)
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.engine.dispose()
+        if application.config["RATELIMIT_ENABLED"]:
+            limiter.reset()
+
+
+@pytest.fixture
+def app(make_app, app_config):
+    return make_app(TestingConfig, **app_config)
 
 
 @pytest.fixture

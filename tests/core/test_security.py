@@ -34,26 +34,26 @@ def test_reset_is_rate_limited(client):
     assert statuses == [303, 303, 429]
 
 
-def test_production_refuses_the_default_secret(monkeypatch):
+def test_production_refuses_the_default_secret(monkeypatch, make_app):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "dev-only-change-me")
     with pytest.raises(ConfigurationError):
         create_app(ProductionConfig, SQLALCHEMY_DATABASE_URI="sqlite://")
     with pytest.raises(ConfigurationError):
         create_app(ProductionConfig, SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="short")
-    app = create_app(ProductionConfig, SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="x" * 40)
+    app = make_app(ProductionConfig, SECRET_KEY="x" * 40)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
-def test_production_sends_hsts(database_url):
-    app = create_app(ProductionConfig, SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="y" * 40)
+def test_production_sends_hsts(make_app):
+    app = make_app(ProductionConfig, SECRET_KEY="y" * 40)
     response = app.test_client().get("/healthz")
     assert "max-age" in response.headers["Strict-Transport-Security"]
 
 
-def test_demo_data_is_refused_in_production(database_url):
-    app = create_app(ProductionConfig, SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="z" * 40)
+def test_demo_data_is_refused_in_production(make_app):
+    app = make_app(ProductionConfig, SECRET_KEY="z" * 40)
     result = app.test_cli_runner().invoke(args=["demo-data"])
     assert result.exit_code != 0
     assert "development only" in result.output
@@ -72,10 +72,10 @@ def test_demo_data_is_refused_in_production(database_url):
         (500, "Something went wrong"),
     ],
 )
-def test_error_pages_are_translated_and_hide_details(database_url, code, english):
+def test_error_pages_are_translated_and_hide_details(make_app, code, english):
     from flask import abort
 
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, RENDER_500_IN_TESTS=True)
+    app = make_app(TestingConfig, RENDER_500_IN_TESTS=True)
 
     @app.get("/boom/<int:status>")
     def boom(status):

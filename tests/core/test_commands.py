@@ -1,0 +1,41 @@
+"""The command-line interface of CONTRACT.md."""
+
+from sqlalchemy import func, select
+
+from rentalcoop.accounts.models import User
+from rentalcoop.extensions import db
+from rentalcoop.listings.models import Listing
+
+
+def test_demo_data_loads_once_and_prints_logins(app, runner):
+    first = runner.invoke(args=["demo-data"])
+    assert first.exit_code == 0, first.output
+    assert "board@example.org" in first.output
+    assert "demo-password-2026" in first.output
+    with app.app_context():
+        users = db.session.scalar(select(func.count()).select_from(User))
+        listings = db.session.scalar(select(func.count()).select_from(Listing))
+    second = runner.invoke(args=["demo-data"])
+    assert second.exit_code == 0
+    assert "already" in second.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == users
+        assert db.session.scalar(select(func.count()).select_from(Listing)) == listings
+        assert users >= 52  # board, municipality, 30 hosts, 20 guests
+        assert listings >= 40
+
+
+def test_demo_logins_work(app, runner, client):
+    from tests.helpers import login
+
+    runner.invoke(args=["demo-data"])
+    assert login(client, "host7@example.org", "demo-password-2026").status_code == 303
+    town = app.test_client()
+    response = login(town, "municipality@example.org", "demo-password-2026")
+    assert response.headers["Location"] == "/stats/"
+
+
+def test_jobs_run(runner):
+    result = runner.invoke(args=["jobs", "run"])
+    assert result.exit_code == 0, result.output
+    assert "purge-reset-tokens: 0" in result.output
