@@ -439,7 +439,8 @@ def _show(value) -> str:
 # Fixed English words: other platforms show them to the host, and the bytes of the feed must
 # not depend on who asked for it (the ETag is derived from them). Never personal data.
 EXPORT_SUMMARIES = {"booking": "Reserved", "block": "Not available"}
-_REF = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+# Our own numeric ids only (optionally "<id>-<part>"), never a booking code or a name.
+_REF = re.compile(r"\A[0-9]{1,20}(?:-[0-9]{1,6})?\Z")
 _HOST = re.compile(r"\A[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?\Z")
 
 
@@ -448,7 +449,7 @@ class ExportRange:
     """One unavailable range of our own: a booking or a host's block, nights start ≤ D < end."""
 
     kind: str  # "booking" or "block"
-    ref: int | str  # the booking or block id; the UID is "<kind>-<ref>@<host>"
+    ref: int | str  # our booking or block id ("<id>" or "<id>-<part>"); UID "<kind>-<ref>@<host>"
     start: date
     end: date  # exclusive: the checkout day
     changed_at: datetime  # the range's last change, written as DTSTAMP
@@ -479,7 +480,7 @@ def export_calendar(ranges: Iterable[ExportRange], *, host: str, prodid: str) ->
         if item.kind not in EXPORT_SUMMARIES:
             raise ValueError(f"unknown range kind {item.kind!r}")
         if not _REF.match(str(item.ref)):
-            raise ValueError("range ref must be a plain id")
+            raise ValueError("range ref must be our numeric id")
         if item.end <= item.start:
             raise ValueError("a range needs at least one night")
         changed = item.changed_at
