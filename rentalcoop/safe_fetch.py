@@ -390,6 +390,8 @@ def _get(target: _Target, etag: str | None, deadline: float):
             if response.status != 200:
                 raise FetchError(_STATUS, http_status=response.status, status=response.status)
             body = _read_body(conn, response, deadline)
+            if expired.is_set():  # the watchdog's shutdown reads as an early end of the body
+                raise FetchError(_TIMEOUT)
             return (
                 FetchResult(
                     200,
@@ -455,6 +457,8 @@ def _read_body(conn, response, deadline: float) -> bytes:
                 raise _too_large()
         if len(out) > MAX_BYTES:
             raise _too_large()
+    if response.length:  # the connection ended before Content-Length bytes arrived
+        raise FetchError(_BAD_RESPONSE)
     if decoder is not None:
         try:
             out += decoder.flush()
