@@ -234,9 +234,7 @@ def _nights(first: date, last: date) -> list[date]:
         raise ListingError(_l("The last night cannot be before the first night."))
     count = (last - first).days + 1
     if count > MAX_RANGE_NIGHTS:
-        raise ListingError(
-            _l("Choose at most %(count)s nights at a time."), count=MAX_RANGE_NIGHTS
-        )
+        raise ListingError(_l("Choose at most %(count)s nights at a time."), count=MAX_RANGE_NIGHTS)
     return [first + timedelta(days=n) for n in range(count)]
 
 

@@ -1,19 +1,81 @@
+"""The search box and the stay picker (GET forms: no CSRF token, they change nothing)."""
+
+from __future__ import annotations
+
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional
+from wtforms import BooleanField, DateField, Field, IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from rentalcoop.i18n import _l
+from rentalcoop.listings.forms import KronorField
+from rentalcoop.listings.models import PROPERTY_TYPE_LABELS
+from rentalcoop.listings.pricing import coop_date
+from rentalcoop.listings.search import Sort
+
+# A stay longer than a year is not a short-term rental.
+MAX_STAY_NIGHTS = 365
 
 
-class SearchForm(FlaskForm):
-    """The search box (GET, so no CSRF token: it changes nothing)."""
+class StayForm(FlaskForm):
+    """Dates and guests, as the listing page and search read them from the query string."""
 
     class Meta:
         csrf = False
 
-    area = SelectField(_l("Where"), choices=[], validators=[Optional()])
     check_in = DateField(_l("Check-in"), validators=[Optional()])
     check_out = DateField(_l("Check-out"), validators=[Optional()])
     guests = IntegerField(
         _l("Guests"), validators=[Optional(), NumberRange(min=1, max=30)], default=None
     )
+
+    def validate_check_in(self, field: Field) -> None:
+        if field.data is not None and field.data < coop_date():
+            raise ValidationError(_l("Check-in cannot be in the past."))
+
+    def validate_check_out(self, field: Field) -> None:
+        check_in = self.check_in.data
+        if (check_in is None) != (field.data is None) and not self.check_in.errors:
+            raise ValidationError(_l("Choose both a check-in and a check-out date."))
+        if check_in is not None and field.data is not None:
+            if field.data <= check_in:
+                raise ValidationError(_l("Check-out must be after check-in."))
+            if (field.data - check_in).days > MAX_STAY_NIGHTS:
+                raise ValidationError(
+                    _l("A stay can be at most %(count)s nights.", count=MAX_STAY_NIGHTS)
+                )
+
+    @property
+    def has_stay(self) -> bool:
+        return self.check_in.data is not None and self.check_out.data is not None
+
+
+class SearchForm(StayForm):
+    """The search page's filters (CONTRACT: `?area=&check_in=&check_out=&guests=`)."""
+
+    area = SelectField(_l("Where"), choices=[], validators=[Optional()])
+    min_price = KronorField(_l("Lowest price per night (kr)"), validators=[Optional()])
+    max_price = KronorField(_l("Highest price per night (kr)"), validators=[Optional()])
+    property_type = SelectField(
+        _l("Type of place"),
+        choices=[SelectChoice("", _l("Any type"))]
+        + [SelectChoice(k.value, v) for k, v in PROPERTY_TYPE_LABELS.items()],
+        validators=[Optional()],
+        default="",
+    )
+    instant = BooleanField(_l("Instant book only"))
+    sort = SelectField(
+        _l("Sort by"),
+        choices=[
+            SelectChoice(Sort.PRICE.value, _l("Lowest price")),
+            SelectChoice(Sort.NEWEST.value, _l("Newest")),
+        ],
+        default=Sort.PRICE.value,
+        validators=[Optional()],
+    )
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=1000)], default=1)
+
+    def validate_max_price(self, field: Field) -> None:
+        low = self.min_price.data
+        if low is not None and field.data is not None and field.data < low:
+            raise ValidationError(_l("The highest price cannot be below the lowest."))

@@ -1,28 +1,54 @@
-"""Home, about and health."""
+"""Home and search, about and health."""
 
 from flask import jsonify, render_template, request
 from sqlalchemy import text
+from wtforms.fields.choices import SelectChoice
 
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
 from rentalcoop.listings import services as listings
+from rentalcoop.listings.search import Criteria, Sort, search
 from rentalcoop.main import bp
 from rentalcoop.main.forms import SearchForm
 
 
+def _query_without(*names: str) -> dict:
+    return {k: v for k, v in request.args.items() if k not in names and v != ""}
+
+
 @bp.get("/")
 def index():
-    """The search page: published stays, filtered by area and guests."""
+    """The search page: published homes free for the whole stay, with the all-in price."""
     areas = listings.areas()
     form = SearchForm(request.args)
-    form.area.choices = [("", _("Anywhere in town"))] + [(a.code, a.name) for a in areas]
+    form.area.choices = [SelectChoice("", _("Anywhere in town"))] + [
+        SelectChoice(a.code, a.name) for a in areas
+    ]
     valid = form.validate()
-    results = listings.published_listings(
-        area_code=form.area.data if valid else None,
-        guests=form.guests.data if valid else None,
-    )
-    status = 200 if valid or not request.args else 422
-    return render_template("main/index.html", form=form, listings=results), status
+    area_ids = {a.code: a.id for a in areas}
+    criteria = Criteria()
+    if valid:
+        criteria = Criteria(
+            area_id=area_ids.get(form.area.data or ""),
+            check_in=form.check_in.data if form.has_stay else None,
+            check_out=form.check_out.data if form.has_stay else None,
+            guests=form.guests.data,
+            min_price_ore=form.min_price.data,
+            max_price_ore=form.max_price.data,
+            property_type=form.property_type.data or None,
+            instant_only=bool(form.instant.data),
+            sort=Sort(form.sort.data or Sort.PRICE),
+            page=form.page.data or 1,
+        )
+    results = search(criteria)
+    status = 200 if valid else 422
+    return render_template(
+        "main/index.html",
+        form=form,
+        results=results,
+        criteria=criteria,
+        page_args=_query_without("page", "lang"),
+    ), status
 
 
 @bp.get("/about")
