@@ -79,9 +79,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from rentalcoop import accounts, listings, main, membership, stats
+    from rentalcoop import accounts, bookings, ledger, listings, main, membership, payments, stats
 
-    for module in (main, accounts, membership, listings, stats):
+    for module in (main, accounts, membership, listings, bookings, payments, ledger, stats):
         app.register_blueprint(module.bp)
 
 
@@ -92,7 +92,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from rentalcoop import demo, jobs
+    from rentalcoop import demo, jobs, outbox
 
     jobs.init_app(app)
+    outbox.init_app(app)
     demo.init_app(app)

@@ -1,1 +1,7 @@
-"""Ledger: double-entry, append-only bookkeeping in integer öre, and exact money splits."""
+"""The ledger: double-entry, append-only books of the cooperative (DESIGN §9)."""
+
+from flask import Blueprint
+
+bp = Blueprint("ledger", __name__, template_folder="templates")
+
+from rentalcoop.ledger import models  # noqa: E402, F401

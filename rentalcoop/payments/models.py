@@ -1,0 +1,122 @@
+"""Money moving through a payment provider (DESIGN §7): charges, refunds, host payouts,
+webhook events already applied, and hosts' connected accounts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rentalcoop.db import UTCDateTime, utcnow
+from rentalcoop.extensions import db
+
+
+class PaymentState(enum.StrEnum):
+    PENDING = "pending"  # checkout open
+    SUCCEEDED = "succeeded"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+class RefundState(enum.StrEnum):
+    OWED = "owed"  # recorded; the provider has not confirmed it (manual: the board pays it)
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PayoutState(enum.StrEnum):
+    SCHEDULED = "scheduled"  # waiting for 24 h after check-in
+    OWED = "owed"  # due; manual provider: the board pays it by bank transfer
+    PAID = "paid"
+    CANCELLED = "cancelled"  # the booking was cancelled before the payout was due
+    REVERSED = "reversed"  # paid, then taken back (refund after payout)
+
+
+class Payment(db.Model):
+    """A guest's payment for one booking (one Checkout Session with Stripe)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount_ore > 0", name="amount_positive"),
+        Index("ix_payments_booking", "booking_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    provider: Mapped[str] = mapped_column(String(16))
+    amount_ore: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="sek")
+    state: Mapped[str] = mapped_column(String(16), default=PaymentState.PENDING)
+    # Stripe: the Checkout Session id; then the PaymentIntent and Charge it produced.
+    checkout_ref: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    payment_ref: Mapped[str | None] = mapped_column(String(255))
+    charge_ref: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount_ore > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    amount_ore: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16), default=RefundState.OWED)
+    provider_ref: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Payout(db.Model):
+    """What a host receives for one stay: the accommodation (hosts pay no fee), 24 h after
+    check-in (DESIGN §7)."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        CheckConstraint("amount_ore >= 0", name="amount_not_negative"),
+        Index("ix_payouts_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount_ore: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16), default=PayoutState.SCHEDULED)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    provider_ref: Mapped[str | None] = mapped_column(String(255))  # Stripe transfer id
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reversal_ref: Mapped[str | None] = mapped_column(String(255))
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEvent(db.Model):
+    """A provider event already applied. Inserted in the same transaction as its effect, so a
+    retried delivery hits the primary key and changes nothing (DESIGN §7, §15)."""
+
+    __tablename__ = "webhook_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HostPaymentAccount(db.Model):
+    """A host's Stripe connected account (Express), onboarded through AccountLinks."""
+
+    __tablename__ = "host_payment_accounts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    stripe_account_id: Mapped[str] = mapped_column(String(255), unique=True)
+    details_submitted: Mapped[bool] = mapped_column(default=False)
+    charges_enabled: Mapped[bool] = mapped_column(default=False)
+    payouts_enabled: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user = relationship("User")
