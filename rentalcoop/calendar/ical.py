@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import icalendar
 import recurring_ical_events
+from icalendar.error import GloballyUniqueTZIDGuessed
 from icalendar.timezone import tzp
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
@@ -64,6 +65,10 @@ _WARNING_TEXTS = {
     ),
     "unreadable_series": _l(
         "A repeating event starting %(start)s could not be expanded, so only its first "
+        "occurrence blocks nights."
+    ),
+    "too_frequent": _l(
+        "A repeating event starting %(start)s repeats every minute or second; only its first "
         "occurrence blocks nights."
     ),
     "too_many_repeats": _l(
@@ -135,8 +140,10 @@ def _parse_calendars(data: bytes) -> list[icalendar.Calendar]:
     text = bytes(data).decode("utf-8", errors="replace").lstrip("\ufeff")
     try:
         with warnings.catch_warnings():
-            # icalendar warns when it guesses a vendor-prefixed TZID; we resolve TZIDs ourselves.
-            warnings.simplefilter("ignore")
+            # icalendar warns when it guesses a vendor-prefixed TZID; _Zones resolves TZIDs
+            # itself. (catch_warnings is process-wide; at worst a concurrent parse also skips
+            # this one warning.)
+            warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
             calendars = icalendar.Calendar.from_ical(text, multiple=True)
     except Exception as err:  # any parser failure means the document is not a usable feed
         raise FeedError() from err
@@ -177,7 +184,7 @@ class _Zones:
         component = self._components.get(tzid) or self._components.get(clean)
         if component is not None:
             try:
-                return tzp.create_timezone(component)  # built for this feed only, not cached
+                return _zone_from_definition(component.to_ical())
             except Exception:  # noqa: S110 - a broken VTIMEZONE falls through to the mapping
                 pass
         if WINDOWS_TO_OLSON.get(clean) in iana:
@@ -188,6 +195,13 @@ class _Zones:
                 if "/".join(parts[i:]) in iana:
                     return ZoneInfo("/".join(parts[i:]))
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _zone_from_definition(definition: bytes) -> tzinfo:
+    """A zone built from a VTIMEZONE's own text. Cached by content, never by name, so feeds
+    share only identical definitions (and Outlook's rules from 1601 are expanded once)."""
+    return tzp.create_timezone(icalendar.Timezone.from_ical(definition))
 
 
 def _is_cancelled(component) -> bool:
@@ -256,7 +270,7 @@ class _FeedReader:
         elif event.get("DURATION") is not None:
             try:
                 duration = event["DURATION"].dt
-            except Exception:  # noqa: BLE001 - an unreadable DURATION counts as none
+            except Exception:  # an unreadable DURATION counts as none
                 duration = None
             if isinstance(duration, timedelta):
                 end = _add_duration(start, duration)
@@ -287,10 +301,11 @@ class _FeedReader:
     def read(self) -> ParsedFeed:
         events = [ev for cal in self.calendars for ev in cal.walk("VEVENT")]
         masters = [ev for ev in events if "RRULE" in ev or "RDATE" in ev]
+        master_ids = {id(ev) for ev in masters}
         master_uids = {_uid(ev) for ev in masters}
         overrides: dict[str, list] = {}
         for ev in events:
-            if ev in masters:
+            if id(ev) in master_ids:
                 continue
             uid = _uid(ev)
             if "RECURRENCE-ID" in ev and uid in master_uids:
@@ -331,7 +346,7 @@ class _FeedReader:
         rules = master.get("RRULE")
         rules = rules if isinstance(rules, list) else [rules] if rules is not None else []
         if any(str(r.get("FREQ", [""])[0]).upper() in _TOO_FREQUENT for r in rules):
-            self.warn("too_many_repeats", uid, start=_show(start), count=1)
+            self.warn("too_frequent", uid, start=_show(start))
             self.read_single(master, uid)
             return
         calendar = icalendar.Calendar()
@@ -357,7 +372,7 @@ class _FeedReader:
         except _Unreadable:
             self.warn("unreadable_event", uid)
             return
-        except Exception:  # noqa: BLE001 - a malformed rule: keep what is certain, say so
+        except Exception:  # a malformed rule: keep what is certain, say so
             self.warn("unreadable_series", uid, start=_show(start))
             self.read_single(master, uid)
             return

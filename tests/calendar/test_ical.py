@@ -207,6 +207,9 @@ def test_one_feeds_vtimezone_does_not_leak_into_the_next_feed():
     assert read(feed(custom, extra=vtimezone("Customized Time Zone", "+1200"))) == nights(
         "2027-08-18"
     )
+    assert read(feed(custom, extra=vtimezone("Customized Time Zone", "+0000"))) == nights(
+        "2027-08-19"
+    )
     assert read(feed(custom)) == nights("2027-08-19")
 
 
@@ -215,6 +218,11 @@ def test_vendor_prefixed_tzid_is_resolved_without_a_warning():
         "UID:a\nDTSTART;TZID=/freeassociation.sourceforge.net/Europe/Helsinki:20270610T003000"
     )
     assert read(data) == nights("2027-06-09")
+
+
+def test_date_start_with_date_time_end():
+    data = feed("UID:a\nDTSTART;VALUE=DATE:20270601\nDTEND:20270603T100000Z")
+    assert read(data) == nights("2027-06-01..2027-06-02")
 
 
 # -- status, shared UIDs, broken events --------------------------------------------------------
@@ -274,6 +282,27 @@ def test_event_without_start_is_reported_and_skipped():
     assert result.nights == nights("2027-04-01")
     assert [w.kind for w in result.warnings] == ["unreadable_event"]
     assert result.warnings[0].message
+
+
+def test_event_with_unparseable_start_is_reported_and_skipped():
+    result = parse_feed(
+        feed("UID:x\nDTSTART:next tuesday", "UID:y\nDTSTART;VALUE=DATE:20270401"),
+        since=SINCE,
+        until=UNTIL,
+    )
+    assert result.nights == nights("2027-04-01")
+    assert [(w.kind, w.uid) for w in result.warnings] == [("unreadable_event", "x")]
+
+
+def test_unparseable_end_counts_one_night():
+    data = feed("UID:x\nDTSTART;VALUE=DATE:20270401\nDTEND:soon")
+    assert read(data) == nights("2027-04-01")
+
+
+def test_several_calendars_in_one_document_all_count():
+    one = feed("UID:a\nDTSTART;VALUE=DATE:20270401")
+    two = feed("UID:b\nDTSTART;VALUE=DATE:20270501")
+    assert read(one + two) == nights("2027-04-01", "2027-05-01")
 
 
 def test_event_without_uid_gets_a_stable_key():
@@ -354,7 +383,7 @@ def test_absurdly_frequent_rule_is_bounded():
     data = feed("UID:s\nDTSTART:20270601T100000Z\nDTEND:20270601T100001Z\nRRULE:FREQ=MINUTELY")
     result = parse_feed(data, since=SINCE, until=UNTIL)
     assert result.nights == nights("2027-06-01")
-    assert [w.kind for w in result.warnings] == ["too_many_repeats"]
+    assert [w.kind for w in result.warnings] == ["too_frequent"]
 
 
 def test_hourly_rule_is_capped(monkeypatch):
