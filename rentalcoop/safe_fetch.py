@@ -141,7 +141,9 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
-class _Target:
+class PinnedTarget:
+    """A checked URL and the one address we will connect to for it."""
+
     url: str
     scheme: str
     host: str  # as for the Host header and TLS server name (IDNA, no brackets, no dot)
@@ -163,7 +165,7 @@ def fetch(url: str, *, etag: str | None = None, allow_loopback: bool = False) ->
     raise FetchError(_TOO_MANY_REDIRECTS)
 
 
-def check_url(url: str, *, allow_loopback: bool = False) -> _Target:
+def check_url(url: str, *, allow_loopback: bool = False) -> PinnedTarget:
     """Validate a URL and pin the address to connect to, or raise UnsafeURL (no connection)."""
     if not isinstance(url, str) or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url.strip()):
         raise UnsafeURL(_NOT_A_URL)
@@ -188,7 +190,7 @@ def check_url(url: str, *, allow_loopback: bool = False) -> _Target:
     display = f"[{host}]" if ":" in host else host
     default = 443 if scheme == "https" else 80
     netloc = display if port == default else f"{display}:{port}"
-    return _Target(f"{scheme}://{netloc}{path}", scheme, host, port, path, address)
+    return PinnedTarget(f"{scheme}://{netloc}{path}", scheme, host, port, path, address)
 
 
 def _clean_host(hostname: str | None) -> str:
@@ -295,7 +297,7 @@ def _embedded_ipv4(address) -> ipaddress.IPv4Address | None:
 class _PinnedConnection(http.client.HTTPConnection):
     """HTTP to a pinned address; Host header and TLS name stay the URL's host."""
 
-    def __init__(self, target: _Target, connect_timeout: float):
+    def __init__(self, target: PinnedTarget, connect_timeout: float):
         super().__init__(target.host, target.port, timeout=connect_timeout)
         self._address = target.address
         self._tls = target.scheme == "https"
@@ -330,7 +332,7 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _get(target: _Target, etag: str | None, deadline: float):
+def _get(target: PinnedTarget, etag: str | None, deadline: float):
     """One request. Returns (result, None) or (None, location) for a redirect."""
     conn = _PinnedConnection(target, min(CONNECT_TIMEOUT, _remaining(deadline)))
     # A watchdog closes the socket at the deadline, so a server trickling bytes cannot hold
@@ -500,6 +502,7 @@ __all__ = [
     "TOTAL_TIMEOUT",
     "FetchError",
     "FetchResult",
+    "PinnedTarget",
     "UnsafeURL",
     "check_url",
     "fetch",
