@@ -323,10 +323,10 @@ class _FeedReader:
             return
         try:
             start, end = self.start_end(event)
-        except _Unreadable:
+            span = self.span(start, end)
+        except (_Unreadable, OverflowError, ValueError):  # also dates beyond year 9999
             self.warn("unreadable_event", uid)
             return
-        span = self.span(start, end)
         if span is None:
             self.warn("end_before_start", uid, start=_show(start), end=_show(end))
             return
@@ -337,10 +337,11 @@ class _FeedReader:
             return
         try:
             start, end = self.start_end(master)
-        except _Unreadable:
+            span = self.span(start, end)
+        except (_Unreadable, OverflowError, ValueError):
             self.warn("unreadable_event", uid)
             return
-        if self.span(start, end) is None:
+        if span is None:
             self.warn("end_before_start", uid, start=_show(start), end=_show(end))
             return
         rules = master.get("RRULE")
@@ -424,9 +425,10 @@ class _FeedReader:
         result = self.normalised(override)
         try:
             start, end = self.start_end(override)
-        except _Unreadable:
+            span = self.span(start, end)
+        except (_Unreadable, OverflowError, ValueError):
             return result
-        if self.span(start, end) is None:
+        if span is None:
             # The override replaces its instance, and blocks nothing itself.
             self.warn("end_before_start", uid, start=_show(start), end=_show(end))
             result.pop("STATUS", None)

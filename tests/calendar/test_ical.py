@@ -299,6 +299,20 @@ def test_unparseable_end_counts_one_night():
     assert read(data) == nights("2027-04-01")
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        "UID:x\nDTSTART;VALUE=DATE:99991231",
+        "UID:x\nDTSTART;VALUE=DATE:20270401\nDURATION:P999999999D",
+        "UID:x\nDTSTART:00010101T000000Z\nDTEND:00010102T000000Z",
+        "UID:x\nDTSTART;VALUE=DATE:99991230\nRRULE:FREQ=DAILY",
+    ],
+)
+def test_dates_at_the_edge_of_the_calendar_do_not_break_the_feed(event):
+    result = parse_feed(feed(event, "UID:y\nDTSTART;VALUE=DATE:20270401"), since=SINCE, until=UNTIL)
+    assert result.nights == nights("2027-04-01")
+
+
 def test_several_calendars_in_one_document_all_count():
     one = feed("UID:a\nDTSTART;VALUE=DATE:20270401")
     two = feed("UID:b\nDTSTART;VALUE=DATE:20270501")
