@@ -57,6 +57,10 @@ class Results:
     covers: dict[int, ListingPhoto] = field(default_factory=dict)
 
     @property
+    def cap(self) -> int:
+        return COUNT_CAP
+
+    @property
     def is_capped(self) -> bool:
         return self.count > COUNT_CAP
 

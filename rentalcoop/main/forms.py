@@ -35,8 +35,6 @@ class StayForm(FlaskForm):
 
     def validate_check_out(self, field: Field) -> None:
         check_in = self.check_in.data
-        if (check_in is None) != (field.data is None) and not self.check_in.errors:
-            raise ValidationError(_l("Choose both a check-in and a check-out date."))
         if check_in is not None and field.data is not None:
             if field.data <= check_in:
                 raise ValidationError(_l("Check-out must be after check-in."))
@@ -44,6 +42,16 @@ class StayForm(FlaskForm):
                 raise ValidationError(
                     _l("A stay can be at most %(count)s nights.", count=MAX_STAY_NIGHTS)
                 )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        dates = (self.check_in, self.check_out)
+        given = [bool(f.raw_data and f.raw_data[0]) for f in dates]
+        if any(given) and not all(given):
+            missing = self.check_out if given[0] else self.check_in
+            missing.errors = [*missing.errors, _l("Choose both a check-in and a check-out date.")]
+            return False
+        return valid
 
     @property
     def has_stay(self) -> bool:
