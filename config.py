@@ -7,6 +7,7 @@ Values the cooperative decides itself (fee levels, caps) live in the database, v
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -97,6 +98,8 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     ALLOW_DEMO_DATA = True
     MAIL_SERVER = None
+    # Never into the real instance folder (tests of listings use their own tmp_path).
+    UPLOAD_DIR = str(Path(tempfile.gettempdir()) / "rentalcoop-test-uploads")
 
 
 class ProductionConfig(Config):

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from io import BytesIO
 
 import click
 from flask import Flask, current_app
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from rentalcoop.accounts.models import User
 from rentalcoop.accounts.services import hash_password
 from rentalcoop.extensions import db
-from rentalcoop.listings.models import Area, Listing, ListingState, PropertyType
+from rentalcoop.listings import photos
+from rentalcoop.listings.models import (
+    Amenity,
+    Area,
+    BlockedNight,
+    CancellationPolicy,
+    Listing,
+    ListingPhoto,
+    ListingState,
+    NightPrice,
+    PropertyType,
+)
+from rentalcoop.listings.pricing import coop_date
 from rentalcoop.membership import services as membership
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - published demo log-in, refused in production
@@ -153,40 +167,178 @@ def load_demo_data() -> bool:
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
         _user(f"guest{n}@example.org", name, password_hash, locale="en" if n % 4 == 0 else "sv")
 
-    # One published home per host (the coop's one-host-one-home rule), and ten more drafts or
-    # paused listings, so the demo shows every state a host meets.
+    _demo_listings(rng, hosts, areas)
+    db.session.commit()
+    return True
+
+
+STREETS = ["Storgatan", "Kyrkvägen", "Hamngatan", "Skolgatan", "Björkvägen", "Sjövägen"]
+HOUSE_RULES = {
+    "sv": "Inga fester. Tyst efter kl. 22. Rökning endast utomhus. Lämna nyckeln i nyckelskåpet.",
+    "en": "No parties. Quiet after 10 pm. Smoking outside only. Leave the key in the key box.",
+}
+AMENITY_SETS = [
+    [Amenity.WIFI, Amenity.KITCHEN, Amenity.WASHER, Amenity.WORKSPACE],
+    [Amenity.WIFI, Amenity.KITCHEN, Amenity.SAUNA, Amenity.FIREPLACE, Amenity.PARKING],
+    [Amenity.WIFI, Amenity.BIKES, Amenity.GARDEN],
+    [Amenity.WIFI, Amenity.KITCHEN, Amenity.DISHWASHER, Amenity.BALCONY, Amenity.CRIB],
+    [Amenity.WIFI, Amenity.PARKING, Amenity.EV_CHARGER, Amenity.STEP_FREE, Amenity.PETS_ALLOWED],
+]
+
+
+def _demo_listings(rng: random.Random, hosts: list[User], areas: list[Area]) -> None:
+    """One published home per host (the coop's one-host-one-home rule), ten more drafts or
+    paused ones, each with photos drawn here, weekend prices and some blocked nights."""
+    homes = []
     for n, host in enumerate(hosts):
         sv_title, en_title, kind, guests = HOMES[n % len(HOMES)]
-        area = areas[n % len(areas)]
+        area = areas[(n * 3 + n // len(areas)) % len(areas)]
         title = sv_title if host.locale == "sv" else en_title
-        db.session.add(
-            Listing(
-                host=host,
-                area=area,
-                title=f"{title}, {area.name}",
-                description=_description(rng, host.locale),
-                property_type=kind,
-                max_guests=guests,
-                nightly_price_ore=rng.randrange(450, 2400, 25) * 100,
-                state=ListingState.PUBLISHED,
-            )
+        homes.append(
+            _demo_listing(rng, host, area, f"{title}, {area.name}", kind, guests, host.locale)
         )
     for n, host in enumerate(hosts[:10]):
         sv_title, _en, kind, guests = HOMES[(n + 3) % len(HOMES)]
-        db.session.add(
-            Listing(
-                host=host,
-                area=areas[(n + 2) % len(areas)],
-                title=sv_title,
-                description=_description(rng, "sv"),
-                property_type=kind,
-                max_guests=guests,
-                nightly_price_ore=rng.randrange(500, 1800, 50) * 100,
-                state=ListingState.PAUSED if n % 2 else ListingState.DRAFT,
+        state = ListingState.PAUSED if n % 2 else ListingState.DRAFT
+        homes.append(
+            _demo_listing(
+                rng, host, areas[(n + 2) % len(areas)], sv_title, kind, guests, "sv", state
             )
         )
-    db.session.commit()
-    return True
+    db.session.flush()
+    today = coop_date()
+    for n, home in enumerate(homes):
+        for position in range(1 + (n % 3 != 2)):
+            token, (width, height) = photos.store(_drawn_photo(rng, home.property_type, position))
+            alt = "Huset utifrån" if position == 0 else "Vardagsrummet"
+            db.session.add(
+                ListingPhoto(
+                    listing_id=home.id,
+                    position=position,
+                    token=token,
+                    width=width,
+                    height=height,
+                    alt_text=alt,
+                )
+            )
+        blocked: set[date] = set()
+        for _ in range(rng.randrange(2, 6)):
+            start = today + timedelta(days=rng.randrange(0, 180))
+            blocked |= {start + timedelta(days=d) for d in range(rng.randrange(1, 8))}
+        db.session.add_all(BlockedNight(listing_id=home.id, night=night) for night in blocked)
+        # Friday and Saturday nights cost a fifth more for the next three months.
+        weekend = home.nightly_price_ore * 6 // 5 // 100 * 100
+        db.session.add_all(
+            NightPrice(listing_id=home.id, night=night, price_ore=weekend)
+            for night in (today + timedelta(days=d) for d in range(92))
+            if night.weekday() in (4, 5)
+        )
+
+
+def _demo_listing(
+    rng: random.Random,
+    host: User,
+    area: Area,
+    title: str,
+    kind: PropertyType,
+    guests: int,
+    locale: str,
+    state: ListingState = ListingState.PUBLISHED,
+) -> Listing:
+    bedrooms = 0 if kind == PropertyType.SHARED_ROOM else max(1, guests // 2)
+    home = Listing(
+        host=host,
+        area=area,
+        title=title,
+        description=_description(rng, locale),
+        property_type=kind,
+        street_address=f"{rng.choice(STREETS)} {rng.randrange(1, 60)}",
+        registration_number=(
+            f"{area.code}-{rng.randrange(1000, 9999)}" if area.requires_registration else None
+        ),
+        max_guests=guests,
+        bedrooms=bedrooms,
+        beds=max(1, guests - 1),
+        bathrooms=1 + (guests >= 6),
+        amenities=[a.value for a in rng.choice(AMENITY_SETS)],
+        house_rules=HOUSE_RULES[locale],
+        check_in_time=time(rng.choice((14, 15, 16))),
+        check_out_time=time(rng.choice((10, 11))),
+        nightly_price_ore=rng.randrange(450, 2400, 25) * 100,
+        cleaning_fee_ore=rng.choice((0, 15_000, 25_000, 40_000)),
+        min_nights=rng.choice((1, 1, 2, 2, 3)),
+        max_nights=rng.choice((14, 21, 30)),
+        advance_notice_days=rng.choice((0, 1, 1, 2)),
+        booking_window_months=rng.choice((6, 12, 12)),
+        is_instant_book=rng.random() < 0.7,
+        cancellation_policy=rng.choice(list(CancellationPolicy)),
+        state=state,
+        published_at=(
+            datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 600))
+            if state != ListingState.DRAFT
+            else None
+        ),
+    )
+    db.session.add(home)
+    return home
+
+
+def _drawn_photo(rng: random.Random, kind: str, position: int) -> bytes:
+    """A simple picture of a house (outside) or a room (inside), drawn with Pillow."""
+    width, height = 960, 720
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    if position == 0:
+        for y in range(0, height * 2 // 3, 8):  # sky
+            shade = 160 + y * 80 // height
+            draw.rectangle((0, y, width, y + 8), fill=(shade - 60, shade - 10, 235))
+        draw.rectangle((0, height * 2 // 3, width, height), fill=(70, 140 + rng.randrange(40), 70))
+        draw.ellipse((760, 60, 860, 160), fill=(250, 215, 90))
+        wall = rng.choice([(160, 40, 40), (230, 200, 120), (200, 200, 190), (90, 120, 160)])
+        left, top = rng.randrange(160, 300), rng.randrange(280, 340)
+        right, bottom = left + 420, height * 2 // 3 + 30
+        draw.rectangle((left, top, right, bottom), fill=wall)
+        draw.polygon(
+            [(left - 30, top), ((left + right) // 2, top - 150), (right + 30, top)],
+            fill=(60, 50, 50),
+        )
+        for x in (left + 40, right - 120):
+            draw.rectangle(
+                (x, top + 50, x + 80, top + 130),
+                fill=(240, 240, 220),
+                outline=(255, 255, 255),
+                width=6,
+            )
+        draw.rectangle(
+            ((left + right) // 2 - 35, bottom - 140, (left + right) // 2 + 35, bottom),
+            fill=(90, 60, 40),
+        )
+        for _ in range(rng.randrange(2, 5)):
+            x = rng.choice([rng.randrange(0, left - 60), rng.randrange(right + 40, width - 40)])
+            draw.rectangle(
+                (x + 25, height * 2 // 3 - 20, x + 35, height * 2 // 3 + 40), fill=(90, 60, 30)
+            )
+            draw.ellipse(
+                (x - 10, height * 2 // 3 - 140, x + 70, height * 2 // 3 - 10),
+                fill=(40, 110 + rng.randrange(40), 50),
+            )
+    else:
+        wall = rng.choice([(235, 230, 215), (215, 225, 230), (240, 225, 220)])
+        draw.rectangle((0, 0, width, height), fill=wall)
+        draw.rectangle((0, height * 3 // 4, width, height), fill=(170, 130, 90))
+        draw.rectangle(
+            (560, 120, 820, 380), fill=(170, 210, 240), outline=(255, 255, 255), width=12
+        )
+        colour = rng.choice([(60, 90, 120), (120, 60, 60), (70, 110, 80)])
+        if kind == PropertyType.ENTIRE_HOME:
+            draw.rounded_rectangle((120, 390, 500, 560), 30, fill=colour)  # sofa
+            draw.rectangle((180, 590, 440, 620), fill=(120, 90, 60))  # table
+        else:
+            draw.rectangle((100, 420, 520, 600), fill=(250, 250, 250))  # bed
+            draw.rectangle((100, 470, 520, 600), fill=colour)
+    buffer = BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 def _description(rng: random.Random, locale: str) -> str:

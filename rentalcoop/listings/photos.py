@@ -47,10 +47,13 @@ def filename(token: str, variant: str) -> str:
     return f"{token}-{variant}.jpg"
 
 
-def _decode(data: bytes) -> Image.Image:
-    not_an_image = PhotoError(
+def _not_an_image() -> PhotoError:
+    return PhotoError(
         _l("That file is not a photo we can use. Please upload a JPEG, PNG or WebP image.")
     )
+
+
+def _decode(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -63,9 +66,9 @@ def _decode(data: bytes) -> Image.Image:
             _l("That image has too many pixels. Please upload a smaller one.")
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise not_an_image from None
+        raise _not_an_image() from None
     if image.format not in ACCEPTED_FORMATS:
-        raise not_an_image
+        raise _not_an_image()
     return image
 
 
