@@ -54,11 +54,13 @@ def _check_config(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from rentalcoop import db as db_helpers
     from rentalcoop import i18n, security
     from rentalcoop.access import confine_municipality
     from rentalcoop.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    db_helpers.init_app(app)  # first: before any hook reads from the database
     migrate.init_app(
         app, db, directory=str(INSTANCE_DIR.parent / "migrations"), render_as_batch=True
     )

@@ -87,3 +87,41 @@ def _sqlite_on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         connection.exec_driver_sql("BEGIN")
+
+
+def begin_write(session) -> None:
+    """Make the session's next transaction a writer's: `BEGIN IMMEDIATE` on SQLite.
+
+    A deferred SQLite transaction that reads and then writes fails at once with "database is
+    locked" when another writer got there first, ignoring the busy timeout (DESIGN §15). Taking
+    the write lock up front makes concurrent writers wait their turn instead. The read-only work
+    done so far in this request is committed first (there must be nothing unflushed).
+    """
+    if hasattr(session, "registry"):  # a scoped_session: work on the current Session
+        session = session()
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() with unflushed changes")
+    if session.in_transaction():
+        if session.connection().get_execution_options().get("sqlite_immediate"):
+            return  # already the writer
+        session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
+def init_app(app) -> None:
+    """On SQLite, a request that may change state takes the write lock when it starts.
+
+    Every POST reads (the user, the object) before it writes; in a deferred transaction that
+    upgrade fails at once under concurrency. Read-only requests stay deferred, so readers never
+    wait for writers (WAL).
+    """
+    from flask import request
+
+    from rentalcoop.extensions import db
+
+    @app.before_request
+    def writes_take_the_lock() -> None:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and db.engine.dialect.name == "sqlite":
+            begin_write(db.session)

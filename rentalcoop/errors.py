@@ -14,7 +14,7 @@ class DomainError(Exception):
     status_code = 409
 
     def __init__(self, message, **params):
-        super().__init__(str(message))
+        super().__init__(message)
         self._message = message
         self.params = params
 

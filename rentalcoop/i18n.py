@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import click
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _  # noqa: F401 - re-exported for views
 from flask_babel import lazy_gettext as _l  # noqa: F401 - re-exported for forms and enums
@@ -26,6 +26,8 @@ LANGUAGE_NAMES = {"sv": "Svenska", "en": "English"}
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and jobs: mail picks its locale with force_locale
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
     if asked in languages:
         return asked
@@ -45,9 +47,12 @@ def remember_language() -> None:
         return
     session["lang"] = asked
     if current_user.is_authenticated and current_user.locale != asked:
+        from rentalcoop.db import begin_write
         from rentalcoop.extensions import db
 
-        current_user.locale = asked
+        user = current_user._get_current_object()
+        begin_write(db.session)
+        user.locale = asked
         db.session.commit()
 
 

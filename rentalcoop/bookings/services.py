@@ -1,0 +1,502 @@
+"""The booking lifecycle (DESIGN §4): hold nights, accept or decline, confirm payment, cancel,
+expire and complete. Services flush; the caller commits once. Mail goes through the outbox.
+
+Double booking is impossible because the nights a booking holds are rows of `booked_nights`
+with the primary key (listing_id, night), written in the booking's own transaction. The
+pre-check before them (under `BEGIN IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` on the listing
+row on PostgreSQL) only makes the loser's answer clean; the key is what guarantees it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, url_for
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from rentalcoop import outbox
+from rentalcoop.accounts.models import User
+from rentalcoop.bookings.cancellation import CancelledBy, Refund, refund_for
+from rentalcoop.bookings.models import (
+    BookedNight,
+    Booking,
+    BookingEvent,
+    BookingState,
+)
+from rentalcoop.db import begin_write, utcnow
+from rentalcoop.errors import DomainError
+from rentalcoop.extensions import db
+from rentalcoop.i18n import _l
+from rentalcoop.listings import availability, pricing
+from rentalcoop.listings.models import Listing, ListingState
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+
+
+class BookingError(DomainError):
+    status_code = 422
+
+
+class UnavailableError(BookingError):
+    """The nights were taken meanwhile (by another guest, the host or another platform)."""
+
+    status_code = 409
+
+    def __init__(self):
+        super().__init__(
+            _l("Sorry, these dates are no longer available. Please choose other dates.")
+        )
+
+
+class IllegalTransition(BookingError):
+    status_code = 409
+
+    def __init__(self):
+        super().__init__(_l("This booking can no longer be changed that way."))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or utcnow()
+
+
+def listing_today(listing: Listing, at: datetime | None = None) -> date:
+    """Today's date where the home is (stay rules are in the listing's time zone)."""
+    return _now(at).astimezone(ZoneInfo(listing.timezone)).date()
+
+
+def check_in_instant(booking: Booking) -> datetime:
+    """The check-in date at the listing's check-in time, in its zone (DESIGN §6)."""
+    zone = ZoneInfo(booking.timezone)
+    return datetime.combine(booking.check_in, booking.check_in_time, tzinfo=zone)
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def _transition(
+    booking: Booking,
+    to: BookingState,
+    *,
+    actor: User | None = None,
+    actor_kind: str,
+    note: str = "",
+) -> None:
+    """Move along the transition map, record the event, release nights that are let go."""
+    if not booking.can_become(to):
+        raise IllegalTransition()
+    db.session.add(
+        BookingEvent(
+            booking=booking,
+            from_state=booking.state,
+            to_state=to,
+            actor_id=actor.id if actor is not None else None,
+            actor_kind=actor_kind,
+            note=note,
+        )
+    )
+    booking.state = to
+    if to not in (BookingState.REQUESTED, BookingState.PENDING_PAYMENT, BookingState.CONFIRMED):
+        db.session.execute(delete(BookedNight).where(BookedNight.booking_id == booking.id))
+
+
+def _mail(booking: Booking, event: str, recipient: User) -> None:
+    """Queue `bookings/<event>` to a party of the booking, in their language."""
+    if recipient.deleted_at is not None:
+        return
+    role = "host" if recipient.id == booking.host_id else "guest"
+    outbox.enqueue(
+        f"booking:{booking.id}:{event}:{role}",
+        recipient.email,
+        recipient.locale,
+        f"booking_{event}_{role}",
+        booking_id=booking.id,
+    )
+
+
+def _lock_listing(listing_id: int) -> Listing | None:
+    """Serialise bookings of one listing: a write lock on SQLite, a row lock on PostgreSQL."""
+    begin_write(db.session)
+    return db.session.scalar(select(Listing).where(Listing.id == listing_id).with_for_update())
+
+
+# --- guest: book -----------------------------------------------------------------------------
+
+
+def request_booking(
+    listing: Listing,
+    guest: User,
+    check_in: date,
+    check_out: date,
+    guests: int,
+    *,
+    accepted_rules: bool,
+    message: str = "",
+    community_project_id: int | None = None,
+    at: datetime | None = None,
+) -> Booking:
+    """Hold the nights and price the stay; instant book waits for payment, otherwise for the
+    host's answer. Raises UnavailableError (409) or BookingError (422) with the reason."""
+    now = _now(at)
+    listing_id, guest_id = listing.id, guest.id
+    listing = _lock_listing(listing_id)
+    guest = db.session.get(User, guest_id)
+    if listing is None or listing.state != ListingState.PUBLISHED:
+        raise BookingError(_l("This home is not taking bookings right now."))
+    if listing.host_id == guest.id:
+        raise BookingError(_l("You cannot book your own home."))
+    if not accepted_rules:
+        raise BookingError(_l("Please accept the house rules to book."))
+    problem = availability.stay_rule_problem(
+        listing, check_in, check_out, listing_today(listing, now)
+    )
+    if problem is not None:
+        raise BookingError(problem)
+    quote = pricing.quote(listing, check_in, check_out, guests, at=now)
+    if not availability.is_free(listing.id, check_in, check_out):
+        raise UnavailableError()
+
+    instant = listing.is_instant_book
+    booking = Booking(
+        code=_new_code(),
+        listing_id=listing.id,
+        guest_id=guest.id,
+        host_id=listing.host_id,
+        check_in=check_in,
+        check_out=check_out,
+        guests=guests,
+        state=BookingState.PENDING_PAYMENT if instant else BookingState.REQUESTED,
+        is_instant=instant,
+        message=message.strip(),
+        cancellation_policy=listing.cancellation_policy,
+        timezone=listing.timezone,
+        check_in_time=listing.check_in_time,
+        house_rules_accepted=True,
+        night_prices=[price for _night, price in quote.night_prices],
+        nights_ore=quote.nights_ore,
+        cleaning_fee_ore=quote.cleaning_fee_ore,
+        accommodation_ore=quote.accommodation_ore,
+        service_fee_ore=quote.service_fee_ore,
+        fee_vat_ore=quote.fee_vat_ore,
+        fee_net_ore=quote.fee_net_ore,
+        community_ore=quote.community_ore,
+        total_ore=quote.total_ore,
+        host_payout_ore=quote.host_payout_ore,
+        fee_bps=quote.fee_bps,
+        community_bps=quote.community_bps,
+        vat_bps=quote.vat_bps,
+        fee_schedule_version_id=quote.fee_schedule_version_id,
+        community_project_id=community_project_id,
+        created_at=now,
+        expires_at=now + (payment_window() if instant else request_window()),
+    )
+    db.session.add(booking)
+    db.session.flush()
+    db.session.add(
+        BookingEvent(
+            booking=booking,
+            from_state=None,
+            to_state=booking.state,
+            actor_id=guest.id,
+            actor_kind="guest",
+        )
+    )
+    db.session.add_all(
+        BookedNight(listing_id=listing.id, night=night, booking_id=booking.id)
+        for night, _price in quote.night_prices
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another booking holds one of the nights: the database refused the double booking.
+        db.session.rollback()
+        raise UnavailableError() from None
+    if not instant:
+        _mail(booking, "requested", listing.host)
+    return booking
+
+
+def payment_window() -> timedelta:
+    return timedelta(minutes=current_app.config.get("PAYMENT_HOLD_MINUTES", 30))
+
+
+def request_window() -> timedelta:
+    return timedelta(hours=current_app.config.get("REQUEST_ANSWER_HOURS", 24))
+
+
+def accepted_payment_window() -> timedelta:
+    return timedelta(hours=current_app.config.get("ACCEPTED_REQUEST_PAYMENT_HOURS", 24))
+
+
+# --- host: answer a request ------------------------------------------------------------------
+
+
+def accept_request(booking: Booking, host: User, at: datetime | None = None) -> None:
+    """The host says yes: the guest may now pay (the nights stay held)."""
+    now = _now(at)
+    if booking.state == BookingState.PENDING_PAYMENT:
+        return  # a second click
+    _transition(booking, BookingState.PENDING_PAYMENT, actor=host, actor_kind="host")
+    booking.expires_at = now + accepted_payment_window()
+    _mail(booking, "accepted", booking.guest)
+
+
+def decline_request(booking: Booking, host: User, reason: str = "") -> None:
+    """The host says no: the nights are free again."""
+    if booking.state == BookingState.DECLINED:
+        return
+    _transition(booking, BookingState.DECLINED, actor=host, actor_kind="host", note=reason)
+    booking.expires_at = None
+    _mail(booking, "declined", booking.guest)
+
+
+# --- payment ---------------------------------------------------------------------------------
+
+
+def confirm_paid(
+    booking: Booking,
+    *,
+    actor: User | None = None,
+    actor_kind: str = "provider",
+    at: datetime | None = None,
+) -> bool:
+    """The guest's payment arrived: confirm the stay, or refund everything when the nights
+    cannot be given (a late payment after expiry, or a block another platform imported
+    meanwhile — DESIGN §8). Returns whether the stay is confirmed. Repeats are no-ops."""
+    from rentalcoop.ledger import services as ledger
+    from rentalcoop.payments import services as payments
+
+    now = _now(at)
+    if booking.paid_at is not None:
+        return booking.state in (BookingState.CONFIRMED, BookingState.COMPLETED)
+    booking.paid_at = now
+    ledger.post_payment_received(booking)
+
+    if booking.state == BookingState.PENDING_PAYMENT and _only_own_nights(booking):
+        _transition(booking, BookingState.CONFIRMED, actor=actor, actor_kind=actor_kind)
+        booking.expires_at = None
+        payments.schedule_payout(booking)
+        _mail(booking, "confirmed", booking.guest)
+        _mail(booking, "confirmed", booking.host)
+        return True
+
+    # The money came but the stay cannot be given: everything goes back.
+    refund = refund_for(booking, now, CancelledBy.BOARD)
+    note = "payment arrived after the hold ended; refunded in full"
+    if booking.state == BookingState.PENDING_PAYMENT:
+        _transition(
+            booking,
+            BookingState.CANCELLED_BY_BOARD,
+            actor=actor,
+            actor_kind=actor_kind,
+            note="dates taken on another platform before the payment arrived; refunded in full",
+        )
+        booking.cancelled_at = now
+        note = ""
+    _record_refund(booking, refund)
+    if note:
+        db.session.add(
+            BookingEvent(
+                booking=booking,
+                from_state=booking.state,
+                to_state=booking.state,
+                actor_kind=actor_kind,
+                note=note,
+            )
+        )
+    ledger.post_refund(booking, refund)
+    payments.start_refund(booking, refund, by=actor)
+    _mail(booking, "refunded", booking.guest)
+    return False
+
+
+def _only_own_nights(booking: Booking) -> bool:
+    """Re-check at payment time: no other source (host block, imported feed) took a night."""
+    taken = availability.unavailable_nights(booking.listing_id, booking.check_in, booking.check_out)
+    own = set(
+        db.session.scalars(select(BookedNight.night).where(BookedNight.booking_id == booking.id))
+    )
+    nights = {booking.check_in + timedelta(days=n) for n in range(booking.nights)}
+    return own == nights and all(kind == "booked" for kind in taken.values()) and set(taken) == own
+
+
+def _record_refund(booking: Booking, refund: Refund) -> None:
+    booking.refund_nights_ore = refund.nights_ore
+    booking.refund_cleaning_ore = refund.cleaning_ore
+    booking.refund_service_fee_ore = refund.service_fee_ore
+    booking.refund_fee_vat_ore = refund.fee_vat_ore
+    booking.refund_community_ore = refund.community_ore
+    booking.refund_total_ore = refund.total_ore
+
+
+# --- cancel ----------------------------------------------------------------------------------
+
+CANCEL_STATE = {
+    CancelledBy.GUEST: BookingState.CANCELLED_BY_GUEST,
+    CancelledBy.HOST: BookingState.CANCELLED_BY_HOST,
+    CancelledBy.BOARD: BookingState.CANCELLED_BY_BOARD,
+}
+
+
+def refund_preview(booking: Booking, by: CancelledBy, at: datetime | None = None) -> Refund:
+    """What a cancellation now would give back (shown before the guest confirms)."""
+    if booking.paid_at is None:
+        return Refund(0, 0, 0, 0, 0)
+    return refund_for(booking, _now(at), by)
+
+
+def cancel_booking(
+    booking: Booking,
+    by: CancelledBy,
+    actor: User | None,
+    *,
+    reason: str = "",
+    at: datetime | None = None,
+) -> Refund:
+    """Cancel under the listing's policy (the guest) or with everything back (host, board)."""
+    from rentalcoop.ledger import services as ledger
+    from rentalcoop.payments import services as payments
+
+    by = CancelledBy(by)
+    now = _now(at)
+    target = CANCEL_STATE[by]
+    if booking.state == target:
+        return refund_preview(booking, by, now)  # a second click
+    if by == CancelledBy.HOST and not reason.strip():
+        raise BookingError(_l("Please tell the guest why you cancel."))
+    if booking.state == BookingState.CONFIRMED and now >= check_out_instant(booking):
+        raise IllegalTransition()
+    refund = refund_preview(booking, by, now)
+    _transition(booking, target, actor=actor, actor_kind=str(by), note=reason.strip())
+    booking.cancelled_at = now
+    booking.cancel_reason = reason.strip()
+    booking.expires_at = None
+    if booking.paid_at is not None:
+        _record_refund(booking, refund)
+        ledger.post_refund(booking, refund)
+        payments.start_refund(booking, refund, by=actor)
+    if by != CancelledBy.GUEST:
+        _mail(booking, "cancelled", booking.guest)
+    if by != CancelledBy.HOST:
+        _mail(booking, "cancelled", booking.host)
+    return refund
+
+
+def check_out_instant(booking: Booking) -> datetime:
+    zone = ZoneInfo(booking.timezone)
+    return datetime.combine(booking.check_out, booking.listing.check_out_time, tzinfo=zone)
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+def _due_ids(state: BookingState, condition) -> list[int]:
+    return list(
+        db.session.scalars(select(Booking.id).where(Booking.state == state, condition).limit(500))
+    )
+
+
+def _locked(booking_id: int) -> Booking | None:
+    """The booking, locked for this transaction (skipped if another runner holds it)."""
+    query = select(Booking).where(Booking.id == booking_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:
+        begin_write(db.session)
+    return db.session.scalar(query)
+
+
+def expire_due(at: datetime | None = None) -> int:
+    """Unanswered requests (24 h) and unpaid holds (30 min) lapse; their nights are freed."""
+    now = _now(at)
+    done = 0
+    for state in (BookingState.REQUESTED, BookingState.PENDING_PAYMENT):
+        for booking_id in _due_ids(state, Booking.expires_at <= now):
+            db.session.commit()
+            booking = _locked(booking_id)
+            if booking is None or booking.state != state or booking.expires_at > now:
+                db.session.rollback()
+                continue
+            _transition(booking, BookingState.EXPIRED, actor_kind="system")
+            _mail(booking, "expired", booking.guest)
+            db.session.commit()
+            done += 1
+    return done
+
+
+def expire_booking(booking: Booking, *, actor_kind: str = "provider") -> bool:
+    """A payment provider reports the checkout lapsed: release the hold now (no-op if paid)."""
+    if booking.state != BookingState.PENDING_PAYMENT or booking.paid_at is not None:
+        return False
+    _transition(booking, BookingState.EXPIRED, actor_kind=actor_kind)
+    _mail(booking, "expired", booking.guest)
+    return True
+
+
+def complete_due(at: datetime | None = None) -> int:
+    """Stays whose check-out day has come are completed (reviews and payouts follow)."""
+    from rentalcoop.ledger import services as ledger
+
+    now = _now(at)
+    # The latest check-out day anywhere is today in UTC+14; compare precisely per booking.
+    horizon = (now + timedelta(days=1)).date()
+    done = 0
+    for booking_id in _due_ids(BookingState.CONFIRMED, Booking.check_out <= horizon):
+        db.session.commit()
+        booking = _locked(booking_id)
+        if booking is None or booking.state != BookingState.CONFIRMED:
+            db.session.rollback()
+            continue
+        if now < check_out_instant(booking):
+            db.session.rollback()
+            continue
+        _transition(booking, BookingState.COMPLETED, actor_kind="system")
+        booking.completed_at = now
+        ledger.post_stay_completed(booking)
+        db.session.commit()
+        done += 1
+    return done
+
+
+def remind_upcoming(at: datetime | None = None) -> int:
+    """Mail guests (and hosts) two days before check-in, once."""
+    now = _now(at)
+    soon = (now + timedelta(days=2)).date()
+    count = 0
+    for booking in db.session.scalars(
+        select(Booking).where(
+            Booking.state == BookingState.CONFIRMED,
+            Booking.check_in <= soon,
+            Booking.check_in >= now.date(),
+        )
+    ):
+        _mail(booking, "reminder", booking.guest)
+        count += 1
+    db.session.commit()
+    return count
+
+
+def record_note(booking: Booking, note: str, *, actor_kind: str = "provider") -> None:
+    """Something happened to a booking that is not a transition (e.g. a payment dispute)."""
+    db.session.add(
+        BookingEvent(
+            booking=booking,
+            from_state=booking.state,
+            to_state=booking.state,
+            actor_kind=actor_kind,
+            note=note,
+        )
+    )
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def booking_url(booking: Booking) -> str:
+    return url_for("bookings.show", booking_id=booking.id, _external=True)

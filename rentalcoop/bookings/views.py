@@ -1,0 +1,325 @@
+"""Guest and host pages of a booking. Thin: load, check access, call a service, redirect."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from rentalcoop.access import require
+from rentalcoop.accounts.models import Role
+from rentalcoop.bookings import bp, services
+from rentalcoop.bookings.cancellation import CancelledBy
+from rentalcoop.bookings.forms import BookingForm, ConfirmForm, HostCancelForm, ReasonForm
+from rentalcoop.bookings.models import Booking, BookingState
+from rentalcoop.bookings.services import BookingError
+from rentalcoop.extensions import db
+from rentalcoop.i18n import _
+from rentalcoop.listings import pricing
+from rentalcoop.listings import services as listings
+from rentalcoop.listings.models import CANCELLATION_FOOTNOTE
+from rentalcoop.main.forms import StayForm
+
+
+def _published_listing_or_404(listing_id: int):
+    listing = listings.get_listing(listing_id)
+    if listing is None or not listing.is_published:
+        abort(404)
+    return listing
+
+
+def _booking_or_404(booking_id: int) -> Booking:
+    booking = db.session.get(
+        Booking, booking_id, options=[joinedload(Booking.listing), joinedload(Booking.guest)]
+    )
+    if booking is None:
+        abort(404)
+    return booking
+
+
+def _as_guest(booking: Booking) -> bool:
+    return booking.guest_id == current_user.id
+
+
+def _as_host(booking: Booking) -> bool:
+    return booking.host_id == current_user.id
+
+
+def _review_page(listing, form, status=200, problem=None):
+    quote = None
+    if form.check_in.data and form.check_out.data and form.guests.data:
+        try:
+            quote = pricing.quote(
+                listing, form.check_in.data, form.check_out.data, form.guests.data
+            )
+        except pricing.PricingError as err:
+            problem = problem or err.message
+    return (
+        render_template(
+            "bookings/new.html",
+            listing=listing,
+            form=form,
+            quote=quote,
+            problem=problem,
+            footnote=CANCELLATION_FOOTNOTE,
+        ),
+        status,
+    )
+
+
+@bp.get("/listings/<int:listing_id>/book")
+@login_required
+def new(listing_id: int):
+    """Review the stay before booking: price, house rules, cancellation policy."""
+    require(current_user.has_role(Role.GUEST))
+    listing = _published_listing_or_404(listing_id)
+    stay = StayForm(request.args)
+    valid = stay.validate()
+    form = BookingForm(
+        formdata=None,
+        check_in=stay.check_in.data if valid else None,
+        check_out=stay.check_out.data if valid else None,
+        guests=(stay.guests.data or 1) if valid else 1,
+    )
+    return _review_page(listing, form)
+
+
+@bp.post("/listings/<int:listing_id>/book")
+@login_required
+def book(listing_id: int):
+    """Hold the nights and send the guest to payment (or to wait for the host), or say why not."""
+    require(current_user.has_role(Role.GUEST))
+    listing = _published_listing_or_404(listing_id)
+    form = BookingForm()
+    if not form.validate_on_submit():
+        return _review_page(listing, form, 422)
+    try:
+        booking = services.request_booking(
+            listing,
+            current_user,
+            form.check_in.data,
+            form.check_out.data,
+            form.guests.data,
+            accepted_rules=form.accept_rules.data,
+            message=form.message.data or "",
+        )
+    except BookingError as err:
+        db.session.rollback()
+        listing = _published_listing_or_404(listing_id)
+        flash(err.message, "error")
+        return _review_page(listing, form, err.status_code, problem=err.message)
+    db.session.commit()
+    if booking.state == BookingState.PENDING_PAYMENT:
+        return redirect(_checkout_url(booking), 303)
+    flash(_("Your request is sent. The host has 24 hours to answer."), "success")
+    return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+
+
+def _checkout_url(booking: Booking) -> str:
+    from rentalcoop.payments.providers import get_provider
+
+    url = get_provider().start_checkout(booking)
+    db.session.commit()
+    return url
+
+
+@bp.get("/trips")
+@login_required
+def trips():
+    """The guest's stays: upcoming, past and cancelled."""
+    require(current_user.has_role(Role.GUEST))
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .options(joinedload(Booking.listing))
+            .where(Booking.guest_id == current_user.id)
+            .order_by(Booking.check_in.desc(), Booking.id.desc())
+        )
+    )
+    today = pricing.coop_date()
+    upcoming = [b for b in bookings if b.is_holding and b.check_out > today]
+    upcoming.sort(key=lambda b: b.check_in)
+    past = [
+        b
+        for b in bookings
+        if b.state == BookingState.COMPLETED or (b.is_holding and b.check_out <= today)
+    ]
+    ended = [b for b in bookings if b not in upcoming and b not in past]
+    return render_template("bookings/trips.html", upcoming=upcoming, past=past, ended=ended)
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def show(booking_id: int):
+    """A booking as its guest, its host or the board sees it."""
+    booking = _booking_or_404(booking_id)
+    require(_as_guest(booking) or _as_host(booking) or current_user.has_role(Role.BOARD))
+    reveal_address = _as_host(booking) or booking.state in (
+        BookingState.CONFIRMED,
+        BookingState.COMPLETED,
+    )
+    return render_template(
+        "bookings/show.html",
+        booking=booking,
+        as_guest=_as_guest(booking),
+        as_host=_as_host(booking),
+        reveal_address=reveal_address,
+        confirm_form=ConfirmForm(),
+        reason_form=ReasonForm(),
+    )
+
+
+@bp.post("/bookings/<int:booking_id>/pay")
+@login_required
+def pay(booking_id: int):
+    """Go (back) to the payment page of a booking waiting for payment."""
+    booking = _booking_or_404(booking_id)
+    require(_as_guest(booking))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if booking.state != BookingState.PENDING_PAYMENT:
+        flash(_("This booking is not waiting for payment."), "info")
+        return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+    return redirect(_checkout_url(booking), 303)
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel(booking_id: int):
+    """The guest sees the exact refund first, then confirms the cancellation."""
+    booking = _booking_or_404(booking_id)
+    require(_as_guest(booking))
+    form = ConfirmForm()
+    if not any(booking.can_become(s) for s in (BookingState.CANCELLED_BY_GUEST,)):
+        flash(_("This booking can no longer be cancelled."), "info")
+        return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+    if not form.validate_on_submit():
+        preview = services.refund_preview(booking, CancelledBy.GUEST)
+        return render_template(
+            "bookings/cancel.html", booking=booking, refund=preview, form=form
+        ), (422 if form.is_submitted() else 200)
+    try:
+        refund = services.cancel_booking(booking, CancelledBy.GUEST, current_user)
+    except BookingError as err:
+        flash(err.message, "error")
+        return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+    db.session.commit()
+    if refund.total_ore:
+        flash(
+            _(
+                "Your booking is cancelled. %(amount)s will be refunded.",
+                amount=_money(refund.total_ore),
+            ),
+            "success",
+        )
+    else:
+        flash(_("Your booking is cancelled."), "success")
+    return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+
+
+def _money(amount_ore: int) -> str:
+    from rentalcoop.i18n import money
+
+    return money(amount_ore)
+
+
+# --- host --------------------------------------------------------------------------------------
+
+
+@bp.get("/host/reservations")
+@login_required
+def reservations():
+    """The host's requests to answer, upcoming and past stays."""
+    require(current_user.has_role(Role.HOST))
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .options(joinedload(Booking.listing), joinedload(Booking.guest))
+            .where(Booking.host_id == current_user.id)
+            .order_by(Booking.check_in)
+        )
+    )
+    today = pricing.coop_date()
+    requests = [b for b in bookings if b.state == BookingState.REQUESTED]
+    upcoming = [
+        b
+        for b in bookings
+        if b.state in (BookingState.PENDING_PAYMENT, BookingState.CONFIRMED) and b.check_out > today
+    ]
+    past = [b for b in bookings if b.state == BookingState.COMPLETED]
+    past.reverse()
+    ended = [
+        b
+        for b in bookings
+        if b.is_cancelled or b.state in (BookingState.DECLINED, BookingState.EXPIRED)
+    ]
+    return render_template(
+        "bookings/reservations.html",
+        requests=requests,
+        upcoming=upcoming,
+        past=past,
+        ended=ended,
+        confirm_form=ConfirmForm(),
+        reason_form=ReasonForm(),
+    )
+
+
+def _host_booking(booking_id: int) -> Booking:
+    booking = _booking_or_404(booking_id)
+    require(_as_host(booking))
+    return booking
+
+
+@bp.post("/bookings/<int:booking_id>/accept")
+@login_required
+def accept(booking_id: int):
+    """The host accepts a request; the guest is asked to pay."""
+    booking = _host_booking(booking_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.accept_request(booking, current_user)
+    except BookingError as err:
+        flash(err.message, "error")
+        return redirect(url_for("bookings.reservations"), 303)
+    db.session.commit()
+    flash(_("You accepted the request. The guest has been asked to pay."), "success")
+    return redirect(url_for("bookings.reservations"), 303)
+
+
+@bp.post("/bookings/<int:booking_id>/decline")
+@login_required
+def decline(booking_id: int):
+    """The host declines a request; the nights are free again."""
+    booking = _host_booking(booking_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.decline_request(booking, current_user, form.reason.data or "")
+    except BookingError as err:
+        flash(err.message, "error")
+        return redirect(url_for("bookings.reservations"), 303)
+    db.session.commit()
+    flash(_("You declined the request."), "info")
+    return redirect(url_for("bookings.reservations"), 303)
+
+
+@bp.route("/bookings/<int:booking_id>/host-cancel", methods=["GET", "POST"])
+@login_required
+def host_cancel(booking_id: int):
+    """The host cancels a stay: the reason is required and the guest gets everything back."""
+    booking = _host_booking(booking_id)
+    form = HostCancelForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("bookings/host_cancel.html", booking=booking, form=form), status
+    try:
+        services.cancel_booking(booking, CancelledBy.HOST, current_user, reason=form.reason.data)
+    except BookingError as err:
+        flash(err.message, "error")
+        return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+    db.session.commit()
+    flash(_("The stay is cancelled and the guest will be refunded in full."), "info")
+    return redirect(url_for("bookings.reservations"), 303)
