@@ -5,6 +5,7 @@ measurement that showed "check, then insert" double-booking 30 of 30 rounds.
 """
 
 import threading
+import traceback
 from datetime import timedelta
 
 import pytest
@@ -55,9 +56,7 @@ def test_twenty_guests_racing_for_overlapping_nights(app, instant):
         try:
             response = client.post(f"/listings/{listing_id}/book?lang=en", data=data)
             results[n] = (response.status_code, text_of(response))
-        except Exception as err:  # noqa: BLE001 - reported below
-            import traceback
-
+        except Exception:  # noqa: BLE001 - reported below
             results[n] = (None, traceback.format_exc())
 
     threads = [threading.Thread(target=race, args=(n,)) for n in range(RACERS)]
