@@ -73,6 +73,14 @@ class Config:
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_CONNECT_WEBHOOK_SECRET = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET")
+    # Optional: another API address (a local mock); tests inject STRIPE_HTTP_CLIENT instead.
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
+    STRIPE_HTTP_CLIENT = None  # a `stripe.HTTPClient` instance (tests: an offline fake)
+    STRIPE_MAX_NETWORK_RETRIES = 2
+    STRIPE_CONNECT_COUNTRY = os.environ.get("STRIPE_CONNECT_COUNTRY", "SE")
+    # Manual provider: how a guest pays the cooperative (bank giro, Swish). Unset: a
+    # translated default text on the pay page.
+    MANUAL_PAYMENT_INSTRUCTIONS = os.environ.get("MANUAL_PAYMENT_INSTRUCTIONS")
 
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     # Listing photos (re-encoded uploads), served by the app with long cache lifetimes.

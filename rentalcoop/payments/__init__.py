@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("payments", __name__, template_folder="templates")
 
-from rentalcoop.payments import models  # noqa: E402, F401
+from rentalcoop.payments import models, services, views  # noqa: E402, F401

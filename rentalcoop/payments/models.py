@@ -58,6 +58,8 @@ class Payment(db.Model):
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    booking = relationship("Booking")
+
 
 class Refund(db.Model):
     __tablename__ = "refunds"
@@ -71,6 +73,8 @@ class Refund(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    booking = relationship("Booking")
 
 
 class Payout(db.Model):
@@ -94,6 +98,9 @@ class Payout(db.Model):
     reversal_ref: Mapped[str | None] = mapped_column(String(255))
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    booking = relationship("Booking")
+    host = relationship("User", foreign_keys=[host_id])
 
 
 class WebhookEvent(db.Model):

@@ -1,0 +1,7 @@
+"""Payment forms: buttons that change something carry only the CSRF token."""
+
+from flask_wtf import FlaskForm
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
