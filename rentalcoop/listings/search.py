@@ -4,7 +4,9 @@ The query filters on the listing row (state, area, capacity, price, type, instan
 rules) and asks each unavailable-night source `NOT EXISTS` over (listing_id, night). It is
 ordered like an index (`state, [area_id,] nightly_price_ore, id` or `state, published_at, id`)
 so the database walks candidates in result order and stops at the page size instead of ranking
-them all. Counting stops too: above 1 000 matches the page says "1 000+".
+them all. Counting is bounded too: it looks at no more than 1 001 candidates (DESIGN §15: keep a
+search to about 1 000 candidates), so the page says "1 000+" or, when dates leave only some of
+those free, "at least so many" — never a count that grows with the town.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rentalcoop.listings import availability, photos, pricing
 from rentalcoop.listings.models import Listing, ListingPhoto, ListingState
 
 PAGE_SIZE = 20
-COUNT_CAP = 1000
+COUNT_CAP = 1000  # shown as "1 000+"
 MAX_PAGE = COUNT_CAP // PAGE_SIZE
 
 
@@ -50,9 +52,10 @@ class Criteria:
 @dataclass
 class Results:
     listings: list[Listing]
-    count: int  # exact up to COUNT_CAP; COUNT_CAP + 1 means "more than COUNT_CAP"
+    count: int  # matches among the candidates looked at
     page: int
     has_next: bool
+    is_lower_bound: bool = False  # more candidates were left unexamined: "at least `count`"
     quotes: dict[int, pricing.Quote | None] = field(default_factory=dict)
     covers: dict[int, ListingPhoto] = field(default_factory=dict)
 
@@ -65,12 +68,21 @@ class Results:
         return self.count > COUNT_CAP
 
     @property
+    def shown_count(self) -> int:
+        return min(self.count, COUNT_CAP)
+
+    @property
+    def is_open_ended(self) -> bool:
+        """Whether to show the count as "N+"."""
+        return self.is_capped or self.is_lower_bound
+
+    @property
     def has_previous(self) -> bool:
         return self.page > 1
 
 
-def conditions(criteria: Criteria, today: date) -> list[ColumnElement[bool]]:
-    """The WHERE clause of a search: listing filters, stay rules and free nights."""
+def listing_conditions(criteria: Criteria, today: date) -> list[ColumnElement[bool]]:
+    """Filters on the listing row alone (cheap: no calendar is read)."""
     where: list[ColumnElement[bool]] = [Listing.state == ListingState.PUBLISHED]
     if criteria.area_id is not None:
         where.append(Listing.area_id == criteria.area_id)
@@ -85,10 +97,34 @@ def conditions(criteria: Criteria, today: date) -> list[ColumnElement[bool]]:
     if criteria.instant_only:
         where.append(Listing.is_instant_book.is_(True))
     if criteria.has_stay:
-        check_in, check_out = criteria.check_in, criteria.check_out
-        where.extend(availability.stay_rules_allow(check_in, check_out, today))
-        where.append(availability.free_during(Listing.id, check_in, check_out))
+        where.extend(availability.stay_rules_allow(criteria.check_in, criteria.check_out, today))
     return where
+
+
+def conditions(criteria: Criteria, today: date) -> list[ColumnElement[bool]]:
+    """The WHERE clause of a search: listing filters, stay rules and free nights."""
+    where = listing_conditions(criteria, today)
+    if criteria.has_stay:
+        where.append(availability.free_during(Listing.id, criteria.check_in, criteria.check_out))
+    return where
+
+
+def _count(criteria: Criteria, today: date) -> tuple[int, bool]:
+    """(matches, whether candidates were left unexamined), looking at ≤ COUNT_CAP + 1 of them."""
+    candidates = (
+        select(Listing.id).where(*listing_conditions(criteria, today)).limit(COUNT_CAP + 1)
+    ).subquery()
+    looked_at = select(func.count()).select_from(candidates)
+    if not criteria.has_stay:
+        count = db.session.scalar(looked_at)
+        return count, count > COUNT_CAP
+    free = availability.free_during(candidates.c.id, criteria.check_in, criteria.check_out)
+    found = select(func.count()).select_from(candidates).where(free)
+    # Two scalar subqueries in one round trip; NOT EXISTS stays in a WHERE, where it is fastest.
+    looked_at, found = db.session.execute(
+        select(looked_at.scalar_subquery(), found.scalar_subquery())
+    ).one()
+    return int(found), looked_at > COUNT_CAP
 
 
 def _order(sort: Sort) -> list:
@@ -118,9 +154,14 @@ def search(criteria: Criteria, today: date | None = None, page_size: int = PAGE_
     )
     has_next = len(rows) > page_size and page < MAX_PAGE
     rows = rows[:page_size]
-    capped = select(Listing.id).where(*where).limit(COUNT_CAP + 1).subquery()
-    count = db.session.scalar(select(func.count()).select_from(capped))
-    results = Results(listings=rows, count=count, page=page, has_next=has_next)
+    count, is_lower_bound = _count(criteria, today)
+    results = Results(
+        listings=rows,
+        count=count,
+        page=page,
+        has_next=has_next,
+        is_lower_bound=is_lower_bound and criteria.has_stay,
+    )
     ids = [listing.id for listing in rows]
     results.covers = photos.covers(ids)
     if criteria.has_stay and rows:

@@ -1,0 +1,317 @@
+"""Search and listing-page benchmark (issue 3; DESIGN §15).
+
+Builds databases of 1k, 10k and 100k published listings with about a year of unavailable nights
+each (≈ 100 per listing, denser in the summer), on SQLite and PostgreSQL, then measures in one
+run:
+
+- in process (Flask test client, median of many requests): a city-wide search for a week in the
+  busy season, a listing page with a quote for that week, and `/healthz`;
+  printed as t(10k)/t(1k), t(100k)/t(1k) and t(search)/t(/healthz);
+- under gunicorn with two sync workers and `wrk` as the load: the search page's requests/s as
+  a ratio of a trivial route's (`/healthz`) in the same run.
+
+    .venv/bin/python benchmarks/search.py                     # SQLite and PostgreSQL
+    .venv/bin/python benchmarks/search.py --backends sqlite --sizes 1000 10000
+    BENCH_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres  (the default)
+
+Databases are cached in benchmarks/out/ (SQLite files) and as PostgreSQL databases
+`rc_bench_<size>`; `--rebuild` makes them again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+AREAS = 20  # a town's districts (DESIGN §15 measured a 20-district search)
+
+
+def busy_week(today: date) -> tuple[date, date]:
+    """A Monday-to-Monday week in July of the coming summer."""
+    year = today.year if today < date(today.year, 6, 1) else today.year + 1
+    start = date(year, 7, 5)
+    start += timedelta(days=(7 - start.weekday()) % 7)
+    return start, start + timedelta(days=7)
+
+
+def _app(url: str):
+    from config import DevelopmentConfig
+    from rentalcoop import create_app
+
+    return create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
+
+
+def _fill_sql(dialect: str, size: int, today: date) -> list[str]:
+    """Rows made by the database itself: users, areas, listings, ~100 blocked nights each."""
+    summer_from = (date(busy_week(today)[0].year, 6, 10) - today).days
+    summer_to = (date(busy_week(today)[0].year, 8, 20) - today).days
+    hosts = min(size, 5000)
+    if dialect == "sqlite":
+        series = "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {})"
+        night = f"date('{today.isoformat()}', '+' || d.n || ' days')"
+        now = "'2026-01-01 00:00:00.000000'"
+        true = "1"
+        nights_from = (
+            "WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 364)"
+        )
+        nights_src = "listings l CROSS JOIN d"
+    else:
+        series = "WITH s(n) AS (SELECT generate_series(1, {}))"
+        night = f"DATE '{today.isoformat()}' + d.n"
+        now = "TIMESTAMPTZ '2026-01-01 00:00:00+00'"
+        true = "true"
+        nights_from = "WITH d(n) AS (SELECT generate_series(0, 364))"
+        nights_src = "listings l CROSS JOIN d"
+    # A night is blocked in runs of 4 (a stay), with a probability of 1/2 in the summer and
+    # 1/5 otherwise: ≈ 100 nights a year. The mix is deterministic so every run sees the same.
+    chance = f"CASE WHEN d.n BETWEEN {summer_from} AND {summer_to} THEN 500 ELSE 200 END"
+    mix = "((((l.id * 7919) + (d.n / 4) * 104729) % 10007) * 613) % 1000"
+    return [
+        series.format(AREAS)
+        + " INSERT INTO areas (code, name, requires_registration) "
+        + "SELECT 'B' || n, 'District ' || n, "
+        + ("0" if dialect == "sqlite" else "false")
+        + " FROM s",
+        series.format(hosts)
+        + " INSERT INTO users (email, name, password_hash, locale, is_board, is_municipality,"
+        + " session_version, created_at) SELECT 'host' || n || '@bench.example', 'Host ' || n,"
+        + " 'x', 'sv', "
+        + ("0, 0" if dialect == "sqlite" else "false, false")
+        + f", 1, {now} FROM s",
+        series.format(size)
+        + " INSERT INTO listings (host_id, area_id, title, description, property_type,"
+        + " max_guests, nightly_price_ore, cleaning_fee_ore, state, created_at, published_at,"
+        + " min_nights, max_nights, advance_notice_days, booking_window_months, is_instant_book)"
+        + f" SELECT 1 + (n % {hosts}), 1 + (n % {AREAS}), 'Home ' || n, 'A home to stay in.',"
+        + " CASE n % 3 WHEN 0 THEN 'entire_home' WHEN 1 THEN 'private_room'"
+        + " ELSE 'shared_room' END, 1 + (n * 7) % 6, 40000 + ((n * 7919) % 2600) * 100,"
+        + f" (n % 4) * 10000, 'published', {now}, {now}, 1 + n % 3, 14 + n % 17, n % 3, 12,"
+        + f" {true} FROM s",
+        f"{nights_from} INSERT INTO blocked_nights (listing_id, night, created_at)"
+        + f" SELECT l.id, {night}, {now} FROM {nights_src} WHERE {mix} < {chance}",
+    ]
+
+
+def build(dialect: str, size: int, rebuild: bool) -> str:
+    """The URL of a migrated and filled database of `size` listings (cached)."""
+    from flask_migrate import upgrade
+
+    from rentalcoop.extensions import db
+    from rentalcoop.listings.pricing import coop_date
+
+    if dialect == "sqlite":
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / f"search-{size}.sqlite"
+        url = f"sqlite:///{path}"
+        if path.exists() and not rebuild:
+            return url
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        name = f"rc_bench_{size}"
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if exists and not rebuild:
+                admin.dispose()
+                return url
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    started = time.perf_counter()
+    app = _app(url)
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            for statement in _fill_sql(dialect, size, coop_date()):
+                conn.execute(text(statement))
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+            nights = conn.scalar(text("SELECT count(*) FROM blocked_nights"))
+        db.engine.dispose()
+    print(
+        f"  built {dialect} {size:>7,} listings, {nights:>10,} blocked nights "
+        f"({nights / size:.0f} per listing) in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    return url
+
+
+def median_ms(client, path: str, repeat: int) -> float:
+    for _ in range(5):
+        assert client.get(path).status_code == 200, path
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, path
+    return statistics.median(times) * 1000
+
+
+def measure_inprocess(url: str, repeat: int) -> dict[str, float]:
+    from rentalcoop.extensions import db
+    from rentalcoop.listings.pricing import coop_date
+
+    app = _app(url)
+    check_in, check_out = busy_week(coop_date())
+    client = app.test_client()
+    search = f"/?check_in={check_in}&check_out={check_out}&guests=2"
+    page = client.get(search).get_data(as_text=True)
+    first = page.split('data-listing-id="', 1)[1].split('"', 1)[0]
+    listing = f"/listings/{first}?check_in={check_in}&check_out={check_out}&guests=2"
+    result = {
+        "search": median_ms(client, search, repeat),
+        "listing": median_ms(client, listing, repeat),
+        "healthz": median_ms(client, "/healthz", repeat),
+        "results": page.count('class="card"'),
+        "count": page.split('id="results-heading" class="section-title">', 1)[1]
+        .split("<", 1)[0]
+        .strip(),
+    }
+    with app.app_context():
+        db.engine.dispose()
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wrk(url: str, seconds: int) -> float:
+    out = subprocess.run(
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", url], capture_output=True, text=True, check=True
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("Requests/sec"))
+    errors = [line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
+    if errors:
+        print("   wrk:", "; ".join(errors), flush=True)
+    return float(line.split()[1])
+
+
+def measure_gunicorn(url: str, seconds: int) -> dict[str, float]:
+    from rentalcoop.listings.pricing import coop_date
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        RENTALCOOP_ENV="development",
+        SECRET_KEY="benchmark-secret-key-benchmark-secret-key",  # noqa: S106 - local run only
+    )
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        check_in, check_out = busy_week(coop_date())
+        search = f"{base}/?check_in={check_in}&check_out={check_out}&guests=2"
+        _wrk(f"{base}/healthz", 2)  # warm-up: both workers connected and caches hot
+        _wrk(search, 2)
+        trivial = _wrk(f"{base}/healthz", seconds)
+        page = _wrk(search, seconds)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    return {"trivial": trivial, "search": page}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1_000, 10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=200, help="requests per in-process median")
+    parser.add_argument("--wrk-size", type=int, default=10_000, help="dataset for the wrk run")
+    parser.add_argument("--wrk-seconds", type=int, default=8)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+
+    from rentalcoop.listings.pricing import coop_date
+
+    check_in, check_out = busy_week(coop_date())
+    print(f"City-wide search for {check_in} – {check_out}, 2 guests; cpus: {os.cpu_count()}")
+    for dialect in args.backends:
+        print(f"\n== {dialect} ==", flush=True)
+        results = {}
+        for size in args.sizes:
+            url = build(dialect, size, args.rebuild)
+            results[size] = measure_inprocess(url, args.repeat)
+            r = results[size]
+            print(
+                f"  {size:>7,} listings: search {r['search']:6.2f} ms ({r['results']} cards, "
+                f"{r['count']!r}), listing page {r['listing']:6.2f} ms, /healthz "
+                f"{r['healthz']:5.2f} ms",
+                flush=True,
+            )
+        base = results[args.sizes[0]]
+        for size in args.sizes[1:]:
+            r = results[size]
+            print(
+                f"  t({size // 1000}k)/t({args.sizes[0] // 1000}k): search "
+                f"{r['search'] / base['search']:.2f}, listing page "
+                f"{r['listing'] / base['listing']:.2f}"
+            )
+        for size in args.sizes:
+            r = results[size]
+            print(
+                f"  t(search)/t(/healthz) at {size // 1000}k: {r['search'] / r['healthz']:.2f}; "
+                f"t(listing)/t(/healthz): {r['listing'] / r['healthz']:.2f}"
+            )
+        if args.wrk_size:
+            url = build(dialect, args.wrk_size, False)
+            served = measure_gunicorn(url, args.wrk_seconds)
+            print(
+                f"  gunicorn -w 2 sync + wrk -t1 -c16 -d{args.wrk_seconds}s at "
+                f"{args.wrk_size // 1000}k: /healthz {served['trivial']:,.0f} req/s, search "
+                f"{served['search']:,.0f} req/s, ratio {served['search'] / served['trivial']:.2f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
