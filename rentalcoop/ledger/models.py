@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rentalcoop.db import UTCDateTime, utcnow
 from rentalcoop.extensions import db
+from rentalcoop.i18n import _l
 
 
 class Account(enum.StrEnum):
@@ -24,6 +25,56 @@ class Account(enum.StrEnum):
     OPERATING_COSTS = "operating_costs"  # (expense)
     RETAINED_RESULT = "retained_result"  # (equity)
     PATRONAGE_PAYABLE = "patronage_payable"  # refund of surplus owed to a member (liability)
+    # Net service fees (VAT excluded) of stays not yet stayed or settled (liability): a fee is
+    # earned night by night, so the close of DESIGN §10 can count the fees of nights stayed in Y.
+    UNEARNED_FEE = "unearned_fee"
+    # The community shares of earned fees, given to the fund (expense); C of DESIGN §10.
+    COMMUNITY_CONTRIBUTIONS = "community_contributions"
+
+
+ACCOUNT_LABELS = {
+    Account.CASH: _l("Cash at the payment provider"),
+    Account.HOST_PAYABLE: _l("Owed to hosts"),
+    Account.GUEST_REFUND_PAYABLE: _l("Refunds owed to guests"),
+    Account.SERVICE_FEE_REVENUE: _l("Service fee revenue"),
+    Account.VAT_PAYABLE: _l("VAT payable"),
+    Account.COMMUNITY_FUND: _l("Community fund"),
+    Account.OPERATING_COSTS: _l("Operating costs"),
+    Account.RETAINED_RESULT: _l("Retained result"),
+    Account.PATRONAGE_PAYABLE: _l("Patronage refunds owed to members"),
+    Account.UNEARNED_FEE: _l("Service fees not yet earned"),
+    Account.COMMUNITY_CONTRIBUTIONS: _l("Contributions to the community fund"),
+}
+
+# Accounts whose party is a user (a host, a guest, a member); the fund's party is a project.
+USER_PARTY_ACCOUNTS = frozenset(
+    {Account.HOST_PAYABLE, Account.GUEST_REFUND_PAYABLE, Account.PATRONAGE_PAYABLE}
+)
+
+
+class TransactionKind(enum.StrEnum):
+    """What a transaction records; other features may post kinds of their own."""
+
+    PAYMENT = "payment"
+    STAY_COMPLETED = "stay_completed"
+    REFUND = "refund"
+    REFUND_PAID = "refund_paid"
+    PAYOUT = "payout"
+    PAYOUT_REVERSED = "payout_reversed"
+    OPERATING_COST = "operating_cost"
+    REVERSAL = "reversal"
+
+
+TRANSACTION_KIND_LABELS = {
+    TransactionKind.PAYMENT: _l("Guest payment"),
+    TransactionKind.STAY_COMPLETED: _l("Stay completed, fee earned"),
+    TransactionKind.REFUND: _l("Cancellation and refund"),
+    TransactionKind.REFUND_PAID: _l("Refund paid"),
+    TransactionKind.PAYOUT: _l("Host payout"),
+    TransactionKind.PAYOUT_REVERSED: _l("Host payout reversed"),
+    TransactionKind.OPERATING_COST: _l("Operating cost"),
+    TransactionKind.REVERSAL: _l("Reversal"),
+}
 
 
 class LedgerTransaction(db.Model):

@@ -1,0 +1,130 @@
+"""The board's view of the books: balances, trial balances, the journal and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from flask import Response, render_template, request, stream_with_context
+
+from rentalcoop.access import role_required
+from rentalcoop.accounts.models import Role
+from rentalcoop.ledger import bp, services
+from rentalcoop.ledger.models import ACCOUNT_LABELS, TRANSACTION_KIND_LABELS, Account
+from rentalcoop.listings.pricing import coop_date
+
+JOURNAL_PER_PAGE = 50
+CSV_COLUMNS = (
+    "date",
+    "fiscal_year",
+    "transaction_id",
+    "key",
+    "kind",
+    "account",
+    "party_id",
+    "party",
+    "amount_ore",
+    "amount_kr",
+    "memo",
+)
+
+
+@bp.get("/board/ledger")
+@role_required(Role.BOARD)
+def index():
+    """Balances per account and per host, guest or project, and each year's trial balance."""
+    balances = services.balances()
+    labels = services.party_labels((str(row.account), row.party_id) for row in balances)
+    totals: dict[Account, int] = {}
+    for row in balances:
+        totals[row.account] = totals.get(row.account, 0) + row.balance_ore
+    parties = [row for row in balances if row.party_id is not None]
+    return render_template(
+        "ledger/index.html",
+        today=coop_date(),
+        totals=totals,
+        parties=parties,
+        labels=labels,
+        trial_balances=services.trial_balances(),
+        account_labels=ACCOUNT_LABELS,
+    )
+
+
+@bp.get("/board/ledger/journal")
+@role_required(Role.BOARD)
+def journal():
+    """Every transaction with its lines, newest first."""
+    page = services.journal(request.args.get("page", 1, type=int), JOURNAL_PER_PAGE)
+    labels = services.party_labels(
+        (entry.account, entry.party_id) for tx in page.items for entry in tx.entries
+    )
+    return render_template(
+        "ledger/journal.html",
+        page=page,
+        labels=labels,
+        account_labels=ACCOUNT_LABELS,
+        kind_labels=TRANSACTION_KIND_LABELS,
+    )
+
+
+@bp.get("/board/ledger/journal.csv")
+@role_required(Role.BOARD)
+def journal_csv():
+    """The journal for a spreadsheet: one line per entry, `;`-separated UTF-8 with a BOM so
+    Excel in Swedish opens it as it is; `?year=` limits it to one fiscal year."""
+    year = request.args.get("year", type=int)
+    name = f"ledger-{year}.csv" if year else "ledger.csv"
+    return Response(
+        stream_with_context(_csv_chunks(year)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _csv_chunks(year: int | None) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    buffer.write("\ufeff")
+    writer.writerow(CSV_COLUMNS)
+    for n, line in enumerate(services.journal_lines(year), start=1):
+        writer.writerow(
+            (
+                line.booked_on.isoformat(),
+                line.fiscal_year,
+                line.transaction_id,
+                _cell(line.key),
+                line.kind,
+                line.account,
+                "" if line.party_id is None else line.party_id,
+                _cell(line.party),
+                line.amount_ore,
+                kronor(line.amount_ore),
+                _cell(line.memo),
+            )
+        )
+        if n % 500 == 0:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def kronor(amount_ore: int) -> str:
+    """Öre as kronor with a decimal comma and no grouping (`-1234,50`), as Swedish Excel reads
+    a number."""
+    sign = "-" if amount_ore < 0 else ""
+    whole, ore = divmod(abs(amount_ore), 100)
+    return f"{sign}{whole},{ore:02d}"
+
+
+def _cell(text: str) -> str:
+    """Keep a spreadsheet from running text as a formula (CSV injection, OWASP)."""
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
