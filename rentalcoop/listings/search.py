@@ -174,3 +174,33 @@ def search(criteria: Criteria, today: date | None = None, page_size: int = PAGE_
 def matching_ids(criteria: Criteria, today: date) -> set[int]:
     """Every matching listing id, unpaged (for tests and checks)."""
     return set(db.session.scalars(select(Listing.id).where(*conditions(criteria, today))))
+
+
+class CardTexts:
+    """The phrases every result card repeats, translated once per page."""
+
+    def __init__(self, href_prefix: str, href_query: str, nights: int | None) -> None:
+        from flask_babel import gettext, ngettext
+
+        from rentalcoop.listings.models import PROPERTY_TYPE_LABELS
+
+        self.href_prefix = href_prefix
+        self.href_query = href_query
+        self.types = {str(k): str(v) for k, v in PROPERTY_TYPE_LABELS.items()}
+        self.instant = gettext("Instant book")
+        self.per_night = gettext("per night")
+        self.fees_included = gettext("Cleaning and service fee included")
+        self.total_for_nights = (
+            ngettext("in total for %(num)s night", "in total for %(num)s nights", nights)
+            if nights
+            else ""
+        )
+        self._guests: dict[int, str] = {}
+        self._ngettext = ngettext
+
+    def guests(self, count: int) -> str:
+        if count not in self._guests:
+            self._guests[count] = self._ngettext(
+                "Up to %(count)s guest", "Up to %(count)s guests", count, count=count
+            )
+        return self._guests[count]

@@ -1,13 +1,15 @@
 """Home and search, about and health."""
 
-from flask import jsonify, render_template, request
+from urllib.parse import urlencode
+
+from flask import jsonify, render_template, request, url_for
 from sqlalchemy import text
 from wtforms.fields.choices import SelectChoice
 
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
 from rentalcoop.listings import services as listings
-from rentalcoop.listings.search import Criteria, Sort, search
+from rentalcoop.listings.search import CardTexts, Criteria, Sort, search
 from rentalcoop.main import bp
 from rentalcoop.main.forms import SearchForm
 
@@ -42,11 +44,29 @@ def index():
         )
     results = search(criteria)
     status = 200 if valid else 422
+    stay = (
+        {
+            "check_in": criteria.check_in,
+            "check_out": criteria.check_out,
+            "guests": criteria.guests or 1,
+        }
+        if criteria.has_stay
+        else {}
+    )
+    # One url_for for all cards: the listing id is the path's last part.
+    prefix = url_for("listings.show", listing_id=0).removesuffix("0")
+    texts = CardTexts(
+        prefix,
+        "?" + urlencode(stay) if stay else "",
+        (criteria.check_out - criteria.check_in).days if criteria.has_stay else None,
+    )
     return render_template(
         "main/index.html",
         form=form,
         results=results,
         criteria=criteria,
+        areas=areas,
+        card_texts=texts,
         page_args=_query_without("page", "lang"),
     ), status
 
