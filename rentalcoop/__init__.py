@@ -82,8 +82,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from rentalcoop import accounts, bookings, ledger, listings, main, membership, payments, stats
+    from rentalcoop import messaging, moderation, portability, reviews
 
     for module in (main, accounts, membership, listings, bookings, payments, ledger, stats):
+        app.register_blueprint(module.bp)
+    for module in (reviews, messaging, moderation, portability):
         app.register_blueprint(module.bp)
 
 
