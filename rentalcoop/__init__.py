@@ -88,6 +88,9 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (reviews, messaging, moderation, portability):
         app.register_blueprint(module.bp)
+    from rentalcoop.calendar import bp as calendar_bp  # calendar feeds (issue 5)
+
+    app.register_blueprint(calendar_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
