@@ -269,7 +269,13 @@ def main() -> None:
     parser.add_argument("--wrk-size", type=int, default=10_000, help="dataset for the wrk run")
     parser.add_argument("--wrk-seconds", type=int, default=8)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--build-only", action="store_true", help="make the databases and stop")
     args = parser.parse_args()
+    if args.build_only:
+        for dialect in args.backends:
+            for size in args.sizes:
+                build(dialect, size, args.rebuild)
+        return
 
     from rentalcoop.listings.pricing import coop_date
 

@@ -152,7 +152,7 @@ def update_listing(listing: Listing, data: Mapping[str, Any]) -> None:
         raise ListingError(_l("An archived listing cannot be changed."))
     _apply(listing, data, EDITABLE_FIELDS)
     if listing.is_published:
-        _check_publishable(listing)
+        _check_registration(listing)
     db.session.flush()
 
 
@@ -172,7 +172,8 @@ def max_active_listings() -> int:
     return int(current_app.config.get("MAX_ACTIVE_LISTINGS_PER_HOST", 1))
 
 
-def _check_publishable(listing: Listing) -> None:
+def _check_registration(listing: Listing) -> None:
+    # EU 2024/1028: where the municipality runs a registration scheme, no number, no listing.
     area = db.session.get(Area, listing.area_id)
     if area is not None and area.requires_registration and not listing.registration_number:
         raise ListingError(
@@ -182,6 +183,10 @@ def _check_publishable(listing: Listing) -> None:
                 area=area.name,
             )
         )
+
+
+def _check_publishable(listing: Listing) -> None:
+    _check_registration(listing)
     others = db.session.scalar(
         select(func.count())
         .select_from(Listing)

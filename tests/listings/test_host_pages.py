@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from rentalcoop.extensions import db
-from rentalcoop.listings.models import BlockedNight, Listing, ListingPhoto, NightPrice
+from rentalcoop.listings.models import BlockedNight, Listing, ListingPhoto, ListingState, NightPrice
 from rentalcoop.listings.pricing import coop_date
 from tests import factories
 from tests.helpers import csrf_token, login, post_form, text_of
@@ -490,3 +490,18 @@ def test_another_host_gets_403_on_every_page_and_action(app, client, setting):
         data={"csrf_token": csrf_token(client, "/")},
     )
     assert response.status_code == 404
+
+
+def test_editing_a_published_listing_does_not_recheck_the_cap(app, rctx, setting):
+    from rentalcoop.listings import services
+
+    host = db.session.get(factories.User, setting["host"])
+    first = factories.listing(host=host, title="Ett")
+    factories.listing(host=host, title="Två")  # published before the cap was lowered
+    services.update_listing(first, {"title": "Ett, nymålat"})
+    assert first.title == "Ett, nymålat"
+    services.change_state(first, ListingState.ARCHIVED, host)
+    with pytest.raises(services.ListingError):
+        services.change_state(first, ListingState.PUBLISHED, host)  # archived is final
+    with pytest.raises(services.ListingError):
+        services.update_listing(first, {"title": "Tre"})
