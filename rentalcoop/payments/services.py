@@ -333,7 +333,7 @@ def mark_reversal_done(payout: Payout, *, ref: str, by: User | None = None) -> b
 def _begin_row(model, row_id: int):
     """Start a transaction holding one row: `FOR UPDATE SKIP LOCKED` on PostgreSQL (another
     runner's row is skipped), `BEGIN IMMEDIATE` on SQLite (writers take turns)."""
-    if db.session.in_transaction():
+    if db.session().in_transaction():
         db.session.commit()
     query = select(model).where(model.id == row_id).execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -623,7 +623,7 @@ def send_after_commit() -> None:
         send_pending()
     except Exception:  # noqa: BLE001 - the request already succeeded; the job retries
         db.session.rollback()
-        current_app.logger.warning("sending refunds failed; the jobs will retry")
+        current_app.logger.warning("sending refunds failed; the jobs will retry", exc_info=True)
 
 
 @event.listens_for(Session, "after_commit")
