@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("stats", __name__, url_prefix="/stats", template_folder="templates")
 
-from rentalcoop.stats import models, views  # noqa: E402, F401
+from rentalcoop.stats import commands, jobs, models, views  # noqa: E402, F401

@@ -1,0 +1,378 @@
+"""Statistical disclosure control for the municipality releases (DESIGN §13). Pure: no database.
+
+The rules run in this order, on *cells* — one area × period × property type, whose measures
+are all published or all withheld together (they share their contributors):
+
+1. **Threshold.** A cell needs at least `min_units` listed units of at least `min_hosts`
+   different hosts (Handbook on SDC; sdcTable's frequency rule).
+2. **Dominance** ((n, k) rule, n = 2, k = `dominance_pct`). The two largest hosts may hold at
+   most k % of the cell's booked nights, and at most k % of its guest nights. A cell with no
+   nights has nothing to dominate.
+3. **Secondary suppression.** Published margins must not give a withheld cell away. Every
+   linear relation of the table — a total equals the sum of its parts, along the area axis
+   (municipality = Σ districts), the type axis (all = Σ types) and the time axis (the month,
+   its quarter to date and the year to date, within this release and with the neighbouring
+   releases of the same year) — must hold 0 or at least 2 *protecting* withheld cells. A
+   protecting cell is a withheld cell that has units (an empty cell is presumed known to be
+   zero) and whose value is not already public (`known`: a cell published with these values
+   by an earlier version of the same month). Where a relation has exactly one, the smallest
+   published cell of it (fewest units, then fewest nights) is withheld as well; this repeats
+   until nothing changes (a fixed point: it only ever adds, so it ends).
+   Then an **audit**: all relations are solved together (exact rational Gauss–Jordan
+   elimination over the protecting cells), because three relations with two unknowns each
+   can still pin one down. Every withheld cell the published cells determine gets a further
+   partner withheld, and the relations are checked again, until no withheld cell is
+   determined.
+   Cells withheld by an earlier version of the same month stay withheld (`sticky`): a
+   correction must not publish what was hidden, or one changed booking would reveal it.
+4. **Rounding** of what is published: counts to the nearest multiple of `round_counts`,
+   nights to `round_nights`, halves up. Percentages and averages are computed from the
+   unrounded numbers, then occupancy rounded to a whole per cent and the average stay to one
+   decimal (halves up), so rounding the parts never distorts a ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+THRESHOLD = "threshold"
+DOMINANCE = "dominance"
+SECONDARY = "secondary"
+STICKY = "earlier_version"
+PERIOD_KINDS = ("month", "quarter", "ytd")
+TOTAL_AREA = "total"
+ALL_TYPES = "all"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rule parameters; every release stores the ones it was made with."""
+
+    min_units: int = 5
+    min_hosts: int = 3
+    dominance_n: int = 2
+    dominance_pct: int = 85
+    round_counts: int = 5
+    round_nights: int = 10
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Rules:
+        return cls(
+            min_units=int(config.get("STATS_MIN_UNITS", cls.min_units)),
+            min_hosts=int(config.get("STATS_MIN_HOSTS", cls.min_hosts)),
+            dominance_pct=int(config.get("STATS_DOMINANCE_PCT", cls.dominance_pct)),
+            round_counts=int(config.get("STATS_ROUND_COUNTS", cls.round_counts)),
+            round_nights=int(config.get("STATS_ROUND_NIGHTS", cls.round_nights)),
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """What the rules need to know about one cell: its size and who contributes how much."""
+
+    units: int
+    hosts: int
+    nights_by_host: Mapping[Hashable, int] = field(default_factory=dict)
+    guest_nights_by_host: Mapping[Hashable, int] = field(default_factory=dict)
+
+    @property
+    def nights(self) -> int:
+        return sum(self.nights_by_host.values())
+
+    @property
+    def is_empty(self) -> bool:
+        return self.units == 0
+
+    @property
+    def cost(self) -> tuple[int, int]:
+        """What withholding it costs the reader: the smallest cells go first."""
+        return (self.units, self.nights)
+
+
+class CellKey(NamedTuple):
+    """A cell: the release month ("YYYY-MM"), area code or "total", period kind, type or "all"."""
+
+    release: str
+    area: str
+    kind: str
+    ptype: str
+
+
+class Relation(NamedTuple):
+    """`total` = Σ `parts`, for every additive measure."""
+
+    total: Hashable
+    parts: tuple[Hashable, ...]
+
+    @property
+    def cells(self) -> tuple[Hashable, ...]:
+        return (self.total, *self.parts)
+
+
+# --- primary rules -----------------------------------------------------------------------------
+
+
+def passes_threshold(cell: Contributions, rules: Rules) -> bool:
+    """Enough units and enough hosts that no single one stands out."""
+    return cell.units >= rules.min_units and cell.hosts >= rules.min_hosts
+
+
+def passes_dominance(values_by_host: Mapping[Hashable, int], rules: Rules) -> bool:
+    """The `dominance_n` largest contributors hold at most `dominance_pct` % of the total."""
+    total = sum(values_by_host.values())
+    if total == 0:
+        return True
+    largest = sum(sorted(values_by_host.values(), reverse=True)[: rules.dominance_n])
+    return 100 * largest <= rules.dominance_pct * total
+
+
+def primary_reason(cell: Contributions, rules: Rules) -> str | None:
+    """Why the cell must be withheld on its own (threshold, dominance), or None."""
+    if not passes_threshold(cell, rules):
+        return THRESHOLD
+    if not (
+        passes_dominance(cell.nights_by_host, rules)
+        and passes_dominance(cell.guest_nights_by_host, rules)
+    ):
+        return DOMINANCE
+    return None
+
+
+# --- the table's linear relations --------------------------------------------------------------
+
+
+def quarter_of(month: int) -> int:
+    return (month - 1) // 3 + 1
+
+
+def month_label(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def table_relations(
+    release: str, areas: Iterable[str], types: Iterable[str], earlier: Iterable[str] = ()
+) -> list[Relation]:
+    """Every sum relation among the cells of `release` and of the `earlier` releases (months
+    "YYYY-MM") it meets along the time axis.
+
+    Area and type margins within the release; time: month ≡ quarter to date when the month
+    opens its quarter, quarter ≡ year to date in the first quarter, and with the releases of
+    the month before and of the previous quarter's last month, ytd(M) = ytd(M−1) + month(M),
+    quarter(M) = quarter(M−1) + month(M) and ytd(M) = ytd(end of last quarter) + quarter(M).
+    """
+    areas = [a for a in areas if a != TOTAL_AREA]
+    types = [t for t in types if t != ALL_TYPES]
+    all_areas = [*areas, TOTAL_AREA]
+    all_types = [*types, ALL_TYPES]
+    year, month = int(release[:4]), int(release[5:])
+    earlier = set(earlier)
+
+    def key(area: str, kind: str, ptype: str, at: str = release) -> CellKey:
+        return CellKey(at, area, kind, ptype)
+
+    relations = []
+    for kind in PERIOD_KINDS:
+        for ptype in all_types:
+            relations.append(
+                Relation(key(TOTAL_AREA, kind, ptype), tuple(key(a, kind, ptype) for a in areas))
+            )
+        for area in all_areas:
+            relations.append(
+                Relation(key(area, kind, ALL_TYPES), tuple(key(area, kind, t) for t in types))
+            )
+    first_of_quarter = month % 3 == 1
+    previous = month_label(year, month - 1) if month > 1 else None
+    last_quarter_end = month_label(year, (quarter_of(month) - 1) * 3) if month > 3 else None
+    for area in all_areas:
+        for ptype in all_types:
+            if first_of_quarter:
+                relations.append(
+                    Relation(key(area, "quarter", ptype), (key(area, "month", ptype),))
+                )
+            if quarter_of(month) == 1:
+                relations.append(Relation(key(area, "ytd", ptype), (key(area, "quarter", ptype),)))
+            if previous in earlier:
+                relations.append(
+                    Relation(
+                        key(area, "ytd", ptype),
+                        (key(area, "ytd", ptype, previous), key(area, "month", ptype)),
+                    )
+                )
+                if not first_of_quarter:
+                    relations.append(
+                        Relation(
+                            key(area, "quarter", ptype),
+                            (key(area, "quarter", ptype, previous), key(area, "month", ptype)),
+                        )
+                    )
+            if last_quarter_end in earlier and last_quarter_end != previous:
+                relations.append(
+                    Relation(
+                        key(area, "ytd", ptype),
+                        (key(area, "ytd", ptype, last_quarter_end), key(area, "quarter", ptype)),
+                    )
+                )
+    return [r for r in relations if r.parts]
+
+
+# --- secondary suppression and the audit ----------------------------------------------------------
+
+
+@dataclass
+class Protection:
+    """The outcome: every withheld cell of the release with the reason it is withheld."""
+
+    withheld: dict[Hashable, str]
+    # Cells no further suppression could protect (only known or fixed cells around them).
+    unprotected: set[Hashable] = field(default_factory=set)
+
+    def is_withheld(self, key: Hashable) -> bool:
+        return key in self.withheld
+
+
+def protect(
+    cells: Mapping[Hashable, Contributions],
+    relations: Iterable[Relation],
+    rules: Rules,
+    *,
+    sticky: Iterable[Hashable] = (),
+    known: Iterable[Hashable] = (),
+    fixed_withheld: Iterable[Hashable] = (),
+    fixed_published: Iterable[Hashable] = (),
+) -> Protection:
+    """Decide which cells of a release to withhold.
+
+    `cells` are this release's cells; `relations` may also name cells of earlier releases,
+    whose state is fixed (`fixed_withheld` / `fixed_published`). `sticky` cells were withheld by
+    an earlier version of this month; `known` cells were published by one with the same values.
+    """
+    fixed_withheld = set(fixed_withheld)
+    fixed_published = set(fixed_published)
+    known = set(known) | fixed_published
+    present = set(cells) | fixed_withheld | fixed_published
+    relations = [r for r in relations if all(c in present for c in r.cells)]
+
+    withheld: dict[Hashable, str] = {}
+    for key, cell in cells.items():
+        reason = primary_reason(cell, rules)
+        if reason:
+            withheld[key] = reason
+    for key in sticky:
+        if key in cells:
+            withheld.setdefault(key, STICKY)
+
+    def protecting(key: Hashable) -> bool:
+        if key in fixed_withheld:
+            return True
+        return key in withheld and key not in known and not cells[key].is_empty
+
+    def candidates(relation: Relation) -> list[Hashable]:
+        return [
+            c
+            for c in relation.cells
+            if c in cells and c not in withheld and c not in known and not cells[c].is_empty
+        ]
+
+    def cheapest(options: Iterable[Hashable]) -> Hashable:
+        return min(options, key=lambda c: (cells[c].cost, repr(c)))
+
+    unprotected: set[Hashable] = set()
+    by_cell: dict[Hashable, list[Relation]] = {}
+    for relation in relations:
+        for c in relation.cells:
+            by_cell.setdefault(c, []).append(relation)
+
+    while True:
+        # Each relation: 0 or ≥ 2 protecting cells, to a fixed point.
+        changed = True
+        while changed:
+            changed = False
+            for relation in relations:
+                hidden = [c for c in relation.cells if protecting(c)]
+                if len(hidden) != 1:
+                    continue
+                options = candidates(relation)
+                if not options:
+                    unprotected.add(hidden[0])
+                    continue
+                withheld[cheapest(options)] = SECONDARY
+                changed = True
+        # The audit: solved together, the relations must determine no protecting cell.
+        unknown = {c for c in present if protecting(c)}
+        exposed = determined_cells(relations, unknown) - unprotected
+        if not exposed:
+            break
+        for cell in sorted(exposed, key=repr):
+            options = {o for r in by_cell.get(cell, ()) for o in candidates(r)}
+            if options:
+                withheld[cheapest(options)] = SECONDARY
+                break
+            unprotected.add(cell)
+    return Protection(withheld=withheld, unprotected=unprotected)
+
+
+def determined_cells(relations: Iterable[Relation], unknown: set[Hashable]) -> set[Hashable]:
+    """The unknown cells whose value the relations fix, given every other cell's value.
+
+    Gauss–Jordan elimination in exact fractions over the unknowns' coefficients (+1 for a
+    total, −1 for a part): an unknown is determined exactly when its pivot row has no entry in
+    a free column.
+    """
+    pivots: dict[Hashable, dict[Hashable, Fraction]] = {}
+    for relation in relations:
+        row: dict[Hashable, Fraction] = {}
+        for cell, sign in ((relation.total, 1), *((p, -1) for p in relation.parts)):
+            if cell in unknown:
+                row[cell] = row.get(cell, Fraction(0)) + sign
+        row = {c: v for c, v in row.items() if v}
+        for col in [c for c in row if c in pivots]:
+            factor = row.get(col)
+            if not factor:
+                continue
+            for c, v in pivots[col].items():
+                row[c] = row.get(c, Fraction(0)) - factor * v
+            row = {c: v for c, v in row.items() if v}
+        if not row:
+            continue
+        col = min(row, key=repr)
+        lead = row[col]
+        row = {c: v / lead for c, v in row.items()}
+        for other in list(pivots):
+            factor = pivots[other].get(col)
+            if factor:
+                other_row = dict(pivots[other])
+                for c, v in row.items():
+                    other_row[c] = other_row.get(c, Fraction(0)) - factor * v
+                pivots[other] = {c: v for c, v in other_row.items() if v}
+        pivots[col] = row
+    return {col for col, row in pivots.items() if len(row) == 1}
+
+
+# --- rounding ----------------------------------------------------------------------------------
+
+
+def round_to(value: int, base: int) -> int:
+    """To the nearest multiple of `base`, halves up (0–2 → 0, 3–7 → 5 for base 5)."""
+    if base <= 1:
+        return value
+    return (value + base // 2) // base * base
+
+
+def percent(numerator: int, denominator: int) -> int | None:
+    """A whole per cent, halves up, from unrounded numbers; None when there is no denominator."""
+    if denominator <= 0:
+        return None
+    return (200 * numerator + denominator) // (2 * denominator)
+
+
+def one_decimal(numerator: int, denominator: int) -> float | None:
+    """A ratio to one decimal, halves up, from unrounded numbers; None without a denominator."""
+    if denominator <= 0:
+        return None
+    return ((20 * numerator + denominator) // (2 * denominator)) / 10
