@@ -91,6 +91,12 @@ class Config:
     SITE_NAME = "rentalcoop"
     TOWN_NAME = os.environ.get("TOWN_NAME", "Ekby")
     ALLOW_DEMO_DATA = False
+    # Municipality statistics disclosure control (DESIGN §13); each release stores what it used.
+    STATS_MIN_UNITS = int(os.environ.get("STATS_MIN_UNITS", "5"))
+    STATS_MIN_HOSTS = int(os.environ.get("STATS_MIN_HOSTS", "3"))
+    STATS_DOMINANCE_PCT = int(os.environ.get("STATS_DOMINANCE_PCT", "85"))
+    STATS_ROUND_COUNTS = int(os.environ.get("STATS_ROUND_COUNTS", "5"))
+    STATS_ROUND_NIGHTS = int(os.environ.get("STATS_ROUND_NIGHTS", "10"))
 
 
 class DevelopmentConfig(Config):
