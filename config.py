@@ -88,6 +88,18 @@ class Config:
     # DESIGN §2 "one host, one home". The meeting decides this; until governance stores its
     # decisions in the database, this setting is the default.
     MAX_ACTIVE_LISTINGS_PER_HOST = int(os.environ.get("MAX_ACTIVE_LISTINGS_PER_HOST", "1"))
+    # Calendar sync (DESIGN §8): how often feeds are read, back-off after errors, threads and
+    # fetches per remote host, how long a runner's claim on a feed lasts, "sync now" limit.
+    CALENDAR_SYNC_INTERVAL_MINUTES = int(os.environ.get("CALENDAR_SYNC_INTERVAL_MINUTES", "15"))
+    CALENDAR_SYNC_MAX_BACKOFF_HOURS = 24
+    CALENDAR_SYNC_WORKERS = int(os.environ.get("CALENDAR_SYNC_WORKERS", "16"))
+    CALENDAR_SYNC_PER_HOST = int(os.environ.get("CALENDAR_SYNC_PER_HOST", "4"))
+    CALENDAR_SYNC_LEASE_SECONDS = 300
+    CALENDAR_SYNC_NOW_LIMIT = "6 per hour"
+    # Tests and the benchmark only: let feeds live on 127.0.0.0/8. Production never sets it.
+    CALENDAR_ALLOW_LOOPBACK = False
+    # The domain in exported UIDs (`booking-<id>@<domain>`); unset = the request's host name.
+    CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN")
     SITE_NAME = "rentalcoop"
     TOWN_NAME = os.environ.get("TOWN_NAME", "Ekby")
     ALLOW_DEMO_DATA = False

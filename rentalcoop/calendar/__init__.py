@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("calendar", __name__, template_folder="templates", cli_group="calendar")
 
-from rentalcoop.calendar import models, views  # noqa: E402, F401
+from rentalcoop.calendar import models, sync, views  # noqa: E402, F401
