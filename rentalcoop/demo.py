@@ -169,6 +169,7 @@ def load_demo_data() -> bool:
 
     _demo_listings(rng, hosts, areas)
     db.session.commit()
+    _demo_stats_release()
     return True
 
 
@@ -358,6 +359,20 @@ def _description(rng: random.Random, locale: str) -> str:
         ]
     rng.shuffle(parts)
     return " ".join(parts[:3])
+
+
+def _demo_stats_release() -> None:
+    """The municipality's release of the last full month, made from the demo stays (DESIGN §13).
+
+    Runs last, once the demo bookings exist; with none it still publishes (mostly withheld).
+    """
+    from rentalcoop.stats.models import StatsRelease
+    from rentalcoop.stats.services import previous_month, release_month
+
+    if db.session.scalar(select(StatsRelease.id).limit(1)) is not None:
+        return
+    release_month(previous_month())
+    db.session.commit()
 
 
 def demo_logins() -> list[tuple[str, str]]:
