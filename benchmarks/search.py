@@ -109,6 +109,19 @@ def _fill_sql(dialect: str, size: int, today: date) -> list[str]:
     ]
 
 
+def _upgraded(url: str) -> str:
+    """A cached database brought to the current schema (new tables of later features)."""
+    from flask_migrate import upgrade
+
+    from rentalcoop.extensions import db
+
+    app = _app(url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
 def build(dialect: str, size: int, rebuild: bool) -> str:
     """The URL of a migrated and filled database of `size` listings (cached)."""
     from flask_migrate import upgrade
@@ -121,7 +134,7 @@ def build(dialect: str, size: int, rebuild: bool) -> str:
         path = OUT / f"search-{size}.sqlite"
         url = f"sqlite:///{path}"
         if path.exists() and not rebuild:
-            return url
+            return _upgraded(url)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
@@ -132,7 +145,7 @@ def build(dialect: str, size: int, rebuild: bool) -> str:
             exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
             if exists and not rebuild:
                 admin.dispose()
-                return url
+                return _upgraded(url)
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
@@ -143,9 +156,8 @@ def build(dialect: str, size: int, rebuild: bool) -> str:
         with db.engine.begin() as conn:
             for statement in _fill_sql(dialect, size, coop_date()):
                 conn.execute(text(statement))
-        with db.engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE" if dialect == "postgresql" else "ANALYZE"))
             nights = conn.scalar(text("SELECT count(*) FROM blocked_nights"))
         db.engine.dispose()
     print(

@@ -70,8 +70,14 @@ def unavailable_nights_exist(listing_id, check_in: date, check_out: date) -> Col
 
 def free_during(listing_id, check_in: date, check_out: date) -> ColumnElement[bool]:
     """SQL: every night of [check_in, check_out) is free — one `NOT EXISTS` per source, each an
-    index range probe on (listing_id, night) (DESIGN §15: NOT IN is 10–200× slower)."""
-    return and_(*(~_taken(s, listing_id, check_in, check_out) for s in night_sources()))
+    index range probe on (listing_id, night) (DESIGN §15: NOT IN is 10–200× slower).
+
+    Written `EXISTS (…) IS false`: the same truth, but PostgreSQL keeps it as a per-row filter
+    instead of turning it into an anti-join. Its anti-join estimate (≈ 1 row left) made it sort
+    every candidate; as a filter it walks the price index and stops at the page size (measured:
+    54 ms → 0.8 ms for a city-wide search among 10k listings).
+    """
+    return and_(*(_taken(s, listing_id, check_in, check_out).is_(false()) for s in night_sources()))
 
 
 def unavailable_nights(listing_id: int, start: date, end: date) -> dict[date, str]:
