@@ -14,7 +14,6 @@ for one listing and once as SQL for search, so the two cannot drift apart.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -156,17 +155,3 @@ def stay_rules_allow(check_in: date, check_out: date, today: date) -> list[Colum
         Listing.advance_notice_days <= (check_in - today).days,
         Listing.booking_window_months >= months_needed(today, check_out),
     ]
-
-
-def listing_ids_free(ids: Iterable[int], check_in: date, check_out: date) -> set[int]:
-    """Which of `ids` are free on every night of the stay (one query)."""
-    ids = list(ids)
-    if not ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(Listing.id).where(
-                Listing.id.in_(ids), free_during(Listing.id, check_in, check_out)
-            )
-        )
-    )

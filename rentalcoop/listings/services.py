@@ -104,24 +104,6 @@ def host_listings(host: User) -> list[Listing]:
     )
 
 
-def published_listings(
-    area_code: str | None = None, guests: int | None = None, limit: int = 24
-) -> list[Listing]:
-    """Published listings, newest first, optionally in one area and for a number of guests."""
-    query = (
-        select(Listing)
-        .options(joinedload(Listing.area))
-        .where(Listing.state == ListingState.PUBLISHED)
-        .order_by(Listing.published_at.desc(), Listing.id.desc())
-        .limit(limit)
-    )
-    if area_code:
-        query = query.join(Listing.area).where(Area.code == area_code)
-    if guests:
-        query = query.where(Listing.max_guests >= guests)
-    return list(db.session.scalars(query))
-
-
 # --- Creating and editing ----------------------------------------------------------------------
 
 
