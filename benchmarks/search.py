@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -263,7 +264,12 @@ def measure_gunicorn(url: str, seconds: int) -> dict[str, float]:
                 time.sleep(0.1)
         check_in, check_out = busy_week(coop_date())
         search = f"{base}/?check_in={check_in}&check_out={check_out}&guests=2"
-        _wrk(f"{base}/healthz", 2)  # warm-up: both workers connected and caches hot
+        # Warm-up: each worker's first request loads templates, catalogs and mappers (seconds).
+        for _ in range(20):
+            for url in (f"{base}/healthz", search):
+                with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
+                    response.read()
+        _wrk(f"{base}/healthz", 2)
         _wrk(search, 2)
         trivial = _wrk(f"{base}/healthz", seconds)
         page = _wrk(search, seconds)
