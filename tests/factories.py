@@ -173,3 +173,53 @@ def booking(
         )
     db.session.flush()
     return row
+
+
+# --- reviews and messages (issue 8) ---------------------------------------------------------
+
+
+def completed_stay(
+    *,
+    listing: Listing | None = None,
+    guest: User | None = None,
+    completed_at=None,
+    nights: int = 2,
+    check_in: date | None = None,
+):
+    """A stay that ended and was completed at `completed_at` (default: just now)."""
+    from datetime import timedelta
+
+    from rentalcoop.db import utcnow
+
+    done = completed_at or utcnow()
+    start = check_in or (done.date() - timedelta(days=nights))
+    stay = booking(
+        listing=listing,
+        guest=guest,
+        check_in=start,
+        nights=nights,
+        state="completed",
+        created_at=done - timedelta(days=nights + 10),
+    )
+    stay.completed_at = done
+    db.session.flush()
+    return stay
+
+
+def review(
+    stay, *, side: str = "guest", stars: int | dict = 5, text: str = "Lovely stay.", at=None
+):
+    """A review written through the service (so the reveal rules apply)."""
+    from rentalcoop.reviews import services
+    from rentalcoop.reviews.models import CATEGORIES
+
+    author = stay.guest if side == "guest" else stay.host
+    if isinstance(stars, int):
+        stars = {c: stars for c in CATEGORIES} if side == "guest" else {"rating": stars}
+    return services.write_review(stay, author, stars=stars, text=text, at=at)
+
+
+def message(stay, *, sender: User | None = None, body: str = "Hej!", at=None):
+    from rentalcoop.messaging import services
+
+    return services.send_message(stay, sender or stay.guest, body, at=at)

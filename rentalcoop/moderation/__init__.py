@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("moderation", __name__, template_folder="templates")
 
-from rentalcoop.moderation import models, views  # noqa: E402, F401
+from rentalcoop.moderation import models, services, views  # noqa: E402, F401
+
+
+def _register_eraser() -> None:
+    from rentalcoop.accounts.services import ERASERS
+
+    if services.erase_user not in ERASERS:
+        ERASERS.append(services.erase_user)
+
+
+_register_eraser()
