@@ -78,3 +78,10 @@ def months(listing: Listing, start: date, count: int, today: date) -> list[Month
 
 
 WEEK = [date(2024, 1, 1) + timedelta(days=n) for n in range(7)]  # a Monday-to-Sunday week
+
+
+def weekday_names() -> list[str]:
+    """Short weekday names, Monday first, in the current language (once per page)."""
+    from rentalcoop.i18n import day
+
+    return [day(d, "EEE") for d in WEEK]

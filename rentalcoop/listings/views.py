@@ -88,7 +88,7 @@ def show(listing_id: int):
         quote=quote,
         problem=problem,
         months=months,
-        week=calendar_view.WEEK,
+        week=calendar_view.weekday_names(),
         is_owner=is_owner,
         cancellation_footnote=CANCELLATION_FOOTNOTE,
     ), status
@@ -322,7 +322,7 @@ def _calendar_page(listing: Listing, status: int = 200, **forms):
         "listings/host/calendar.html",
         listing=listing,
         months=months,
-        week=calendar_view.WEEK,
+        week=calendar_view.weekday_names(),
         month=month,
         previous=previous,
         following=following,
