@@ -277,7 +277,7 @@ def post_stay_completed(booking: Booking) -> list[LedgerTransaction]:
     its nights by fiscal year (DESIGN §5, §10), one transaction per year.
 
     Nothing is posted for a booking whose cancellation already settled the fee."""
-    if find_transaction(booking_key(booking, "payment")) is None:
+    if not _payment_posted(booking):
         raise LedgerError(_l("No payment has been posted for booking %(code)s."), code=booking.code)
     if find_transaction(booking_key(booking, "refund")) is not None:
         return []
@@ -323,7 +323,7 @@ def post_refund(
     existing = find_transaction(key)
     if existing is not None:
         return existing
-    if find_transaction(booking_key(booking, "payment")) is None:
+    if not _payment_posted(booking):
         if refund.total_ore == 0:
             return None
         raise LedgerError(
@@ -405,6 +405,7 @@ def post_payout(
     existing = find_transaction(key)
     if existing is not None:
         return existing
+    _payment_posted(booking)
     owed = -_booking_balance(booking, Account.HOST_PAYABLE, booking.host_id)
     amount = owed if amount_ore is None else amount_ore
     if amount > owed or amount < 0:
@@ -490,6 +491,18 @@ def post_operating_cost(
     return post_transaction(
         key, TransactionKind.OPERATING_COST, on, legs, memo=memo, posted_by=posted_by
     )
+
+
+def _payment_posted(booking: Booking) -> bool:
+    """Whether the guest's payment is in the books. A booking marked paid (`paid_at`) whose
+    payment was never posted (made straight in the database: demo data, tests) gets it posted
+    now, dated the day it was paid, so the books always follow the booking."""
+    if find_transaction(booking_key(booking, "payment")) is not None:
+        return True
+    if booking.paid_at is None:
+        return False
+    post_payment_received(booking)
+    return True
 
 
 def _post_unless_empty(key, kind, booked_on, legs, **kwargs) -> LedgerTransaction | None:

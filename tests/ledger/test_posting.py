@@ -411,3 +411,12 @@ def test_party_labels_name_hosts_and_projects():
     assert labels[A.HOST_PAYABLE, host.id] == "Hanna Värd"
     assert labels[A.CASH, None] == ""
     assert labels[A.COMMUNITY_FUND, 3] != labels[A.COMMUNITY_FUND, None]
+
+
+def test_a_paid_booking_whose_payment_was_never_posted_gets_it_first():
+    booking = a_booking()  # made straight in the database, paid_at set (demo data, tests)
+    stays = services.post_stay_completed(booking)
+    payment = services.find_transaction(f"booking:{booking.id}:payment")
+    assert payment.booked_on == date(2026, 5, 1)
+    assert payment.id < stays[0].id
+    assert services.account_balance(A.UNEARNED_FEE) == 0
