@@ -42,6 +42,7 @@ from rentalcoop.payments.models import (
     WebhookEvent,
 )
 from rentalcoop.payments.providers import (
+    CHECKOUT_LIFETIME,
     AccountStatus,
     PaymentProvider,
     ProviderError,
@@ -63,6 +64,8 @@ PAYABLE_STATES = frozenset(
         BookingState.CANCELLED_BY_BOARD,
     }
 )
+# An open session is reused only while it has this much time left for the guest.
+REUSE_MARGIN = timedelta(minutes=2)
 PENDING_FLAG = "payments_pending"
 COMMITTED_FLAG = "payments_committed"
 
@@ -144,14 +147,13 @@ def start_checkout(booking: Booking, provider: PaymentProvider | None = None) ->
     if not provider.is_automatic:
         return pay_page_url(booking)
     now = utcnow()
-    attempts = payments_of(booking)
-    for payment in reversed(attempts):
-        if (
-            payment.state == PaymentState.PENDING
-            and payment.checkout_url
-            and booking.expires_at is not None
-            and booking.expires_at > now + timedelta(minutes=1)
-        ):
+    if booking.expires_at is not None and booking.expires_at <= now:
+        # The hold has lapsed (the expiry job will say so); a new session must not revive it.
+        raise PaymentError(_l("The time to pay for this booking has run out."))
+    for payment in reversed(payments_of(booking)):
+        # A session lives at least CHECKOUT_LIFETIME from just after its row was made.
+        still_open = payment.created_at + CHECKOUT_LIFETIME - REUSE_MARGIN > now
+        if payment.state == PaymentState.PENDING and payment.checkout_url and still_open:
             return payment.checkout_url
     booking_id = booking.id
     begin_write(db.session)
@@ -246,9 +248,13 @@ def record_payment_succeeded(
     )
 
 
-def record_checkout_expired(booking: Booking, checkout_ref: str) -> bool:
+def record_checkout_expired(
+    booking: Booking, checkout_ref: str, *, session_expires_at: datetime | None = None
+) -> bool:
     """A Checkout Session lapsed unpaid: that attempt is over, and the hold with it unless the
-    guest paid or is paying through another session. Returns whether the booking expired."""
+    guest paid, is paying through another session, or still has time to pay (an accepted
+    request holds its nights for a day, longer than one session). Returns whether the booking
+    expired."""
     from rentalcoop.bookings import services as bookings
 
     attempts = payments_of(booking)
@@ -265,6 +271,9 @@ def record_checkout_expired(booking: Booking, checkout_ref: str) -> bool:
     )
     db.session.flush()
     if others_open or booking.paid_at is not None:
+        return False
+    ends = session_expires_at or utcnow()
+    if booking.expires_at is not None and booking.expires_at > ends + REUSE_MARGIN:
         return False
     return bookings.expire_booking(booking, actor_kind="provider")
 

@@ -9,6 +9,7 @@ or out-of-order events are no-ops: `expired` after `completed`, a refund confirm
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 
@@ -116,7 +117,13 @@ def checkout_expired(event) -> None:
     booking = _booking_of_session(session)
     if booking is None:
         return
-    services.record_checkout_expired(booking, _value(session, "id"))
+    services.record_checkout_expired(
+        booking, _value(session, "id"), session_expires_at=_moment(_value(session, "expires_at"))
+    )
+
+
+def _moment(epoch) -> datetime | None:
+    return datetime.fromtimestamp(int(epoch), UTC) if epoch else None
 
 
 def _payment_by_checkout(booking: Booking, checkout_ref: str | None) -> Payment | None:

@@ -167,18 +167,54 @@ def test_checkout_amount_is_total_in_ore(stripe_app, fake_stripe, stripe_people)
     assert call.params["line_items[0][price_data][unit_amount]"] == "379500"
 
 
-def test_stripe_outage_is_a_translated_503(stripe_app, fake_stripe, stripe_people):
+def test_stripe_outage_sends_the_guest_back_with_the_reason(stripe_app, fake_stripe, stripe_people):
     fake_stripe.fail_paths.add("/v1/checkout/sessions")
     booking_id = _booking(stripe_app, stripe_people)
     client = stripe_app.test_client()
     login(client, "guest@example.org")
     client.get("/?lang=en")
     response = post_form(client, f"/bookings/{booking_id}/pay", {})
-    assert response.status_code == 503
-    assert "could not be reached" in text_of(response)
+    assert response.status_code == 303
+    assert response.location.endswith(f"/bookings/{booking_id}")
+    assert "could not be reached" in text_of(client.get(response.location))
     with stripe_app.app_context():
         [payment] = db.session.scalars(select(Payment)).all()
         assert payment.state == PaymentState.FAILED  # the next click starts a new attempt
+        assert db.session.get(Booking, booking_id).state == BookingState.PENDING_PAYMENT
+
+
+def test_no_new_session_once_the_hold_has_lapsed(stripe_app, fake_stripe, stripe_people):
+    booking_id = _booking(stripe_app, stripe_people)
+    with stripe_app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        booking.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        with pytest.raises(services.PaymentError):
+            services.start_checkout(booking)
+    assert fake_stripe.requests == []
+
+
+def test_an_accepted_request_keeps_its_day_when_one_session_expires(
+    stripe_app, fake_stripe, stripe_people
+):
+    """A request the host accepted may be paid within 24 h, longer than a session lives."""
+    booking_id = _booking(stripe_app, stripe_people)
+    with stripe_app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        booking.expires_at = utcnow() + timedelta(hours=20)
+        db.session.commit()
+    session_id = _open_checkout(stripe_app, booking_id)
+    expired = dict(fake_stripe.public(session_id), status="expired")
+    payload = event("checkout.session.expired", expired, event_id="evt_one_session")
+    assert _post(stripe_app.test_client(), payload).status_code == 200
+    with stripe_app.app_context():
+        assert db.session.get(Booking, booking_id).state == BookingState.PENDING_PAYMENT
+        assert db.session.scalar(select(Payment.state)) == PaymentState.EXPIRED
+    # Paying again opens a fresh session.
+    second = _open_checkout(stripe_app, booking_id)
+    assert second != session_id
+    keys = [r.idempotency_key for r in fake_stripe.calls("POST", "/v1/checkout/sessions")]
+    assert keys == [f"checkout-booking-{booking_id}-1", f"checkout-booking-{booking_id}-2"]
 
 
 # --- Webhooks ------------------------------------------------------------------------------------
