@@ -635,3 +635,96 @@ def test_failed_refund_call_is_retried_by_the_job(stripe_app, fake_stripe, strip
         assert db.session.scalar(select(Refund.state)) == RefundState.DONE
     keys = {r.idempotency_key for r in fake_stripe.calls("POST", "/v1/refunds")}
     assert keys == {f"refund-booking-{booking_id}"}
+
+
+# --- Edges ---------------------------------------------------------------------------------------
+
+
+def test_return_from_checkout(stripe_app, fake_stripe, stripe_people):
+    booking_id = _booking(stripe_app, stripe_people)
+    session_id = _open_checkout(stripe_app, booking_id)
+    client = stripe_app.test_client()
+    login(client, "guest@example.org")
+    # Back from Stripe before the webhook: the guest is told it is being confirmed.
+    waiting = client.get(f"/bookings/{booking_id}/pay?checkout=done")
+    assert 'id="pay-processing"' in text_of(waiting)
+    session = fake_stripe.pay_session(session_id)
+    payload = event("checkout.session.completed", fake_stripe.public(session["id"]))
+    assert _post(stripe_app.test_client(), payload).status_code == 200
+    done = client.get(f"/bookings/{booking_id}/pay?checkout=done")
+    assert done.status_code == 303
+    assert done.location.endswith(f"/bookings/{booking_id}")
+
+
+def test_a_refund_stripe_cannot_complete_goes_to_the_board(stripe_app, fake_stripe, stripe_people):
+    fake_stripe.refund_status = "pending"
+    booking_id = _booking(stripe_app, stripe_people)
+    _pay(stripe_app, fake_stripe, booking_id)
+    with stripe_app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        host = db.session.get(User, stripe_people["host"])
+        bookings.cancel_booking(booking, CancelledBy.HOST, host, reason="Brand")
+        db.session.commit()
+        services.send_pending()
+        refund = db.session.scalar(select(Refund))
+        refund_id, refund_ref = refund.id, refund.provider_ref
+    stripe_refund = dict(fake_stripe.public(refund_ref), status="failed")
+    payload = event("refund.updated", stripe_refund, event_id="evt_refund_failed")
+    assert _post(stripe_app.test_client(), payload).status_code == 200
+    with stripe_app.app_context():
+        assert db.session.get(Refund, refund_id).state == RefundState.FAILED
+    board = stripe_app.test_client()
+    login(board, "board@example.org")
+    assert f'id="mark-refunded-{refund_id}"' in text_of(board.get("/board/payments"))
+    response = post_form(board, f"/board/refunds/{refund_id}/done", {}, form_url="/board/payments")
+    assert response.status_code == 303
+    with stripe_app.app_context():
+        assert db.session.get(Refund, refund_id).state == RefundState.DONE
+
+
+def test_the_board_cannot_mark_a_stripe_refund_in_flight(stripe_app, fake_stripe, stripe_people):
+    booking_id = _booking(stripe_app, stripe_people)
+    _pay(stripe_app, fake_stripe, booking_id)
+    fake_stripe.fail_paths.add("/v1/refunds")
+    with stripe_app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        host = db.session.get(User, stripe_people["host"])
+        bookings.cancel_booking(booking, CancelledBy.HOST, host, reason="Brand")
+        db.session.commit()
+        refund_id = db.session.scalar(select(Refund.id))
+    board = stripe_app.test_client()
+    login(board, "board@example.org")
+    response = post_form(board, f"/board/refunds/{refund_id}/done", {}, form_url="/board/payments")
+    assert response.status_code == 403
+
+
+def test_a_second_paid_session_is_recorded_and_flagged(stripe_app, fake_stripe, stripe_people):
+    """Two sessions opened at once and both paid: the stay is confirmed once, the second
+    payment is kept on record and noted for the board to refund."""
+    booking_id = _booking(stripe_app, stripe_people)
+    first = _open_checkout(stripe_app, booking_id)
+    with stripe_app.app_context():
+        db.session.execute(
+            Payment.__table__.update().values(created_at=utcnow() - timedelta(hours=1))
+        )
+        db.session.commit()
+    second = _open_checkout(stripe_app, booking_id)
+    assert first != second
+    client = stripe_app.test_client()
+    for n, session_id in enumerate((first, second)):
+        session = fake_stripe.pay_session(session_id)
+        payload = event(
+            "checkout.session.completed", fake_stripe.public(session["id"]), event_id=f"evt_{n}"
+        )
+        assert _post(client, payload).status_code == 200
+    with stripe_app.app_context():
+        assert db.session.get(Booking, booking_id).state == BookingState.CONFIRMED
+        states = db.session.scalars(select(Payment.state).order_by(Payment.id)).all()
+        assert states == [PaymentState.SUCCEEDED, PaymentState.SUCCEEDED]
+        confirmed = (BookingEvent.from_state == BookingState.PENDING_PAYMENT) & (
+            BookingEvent.to_state == BookingState.CONFIRMED
+        )
+        assert _count(BookingEvent, confirmed) == 1
+        assert _count(LedgerTransaction, LedgerTransaction.booking_id == booking_id) == 1
+        note = db.session.scalar(select(BookingEvent.note).where(BookingEvent.note != ""))
+        assert second in note
