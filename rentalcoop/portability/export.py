@@ -16,7 +16,6 @@ import csv
 import enum
 import io
 import json
-import tempfile
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -39,7 +38,6 @@ from rentalcoop.reviews.models import Review
 OTHERS = {"marked_by_id", "approved_by_id", "decided_by_id", "posted_by_id", "actor_id"}
 # Credentials are not exported: a leaked ZIP must not let anyone into the account or a feed.
 SECRETS = {"password_hash", "session_version", "token", "lease_until", "checkout_url"}
-SPOOL_BYTES = 16 * 1024 * 1024
 
 
 def _plain(value):
@@ -129,12 +127,13 @@ def build_export(user: User, fileobj) -> None:
     archive.zip.close()
 
 
-def export_file(user: User):
-    """The export as a file object positioned at its start (on disk once it grows large)."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    build_export(user, spool)
-    spool.seek(0)
-    return spool
+def export_file(user: User) -> io.BytesIO:
+    """The export in memory, positioned at its start. Its size is bounded by the photo cap
+    (DESIGN §2: one home per host, 20 photos) and the person's own rows."""
+    buffer = io.BytesIO()
+    build_export(user, buffer)
+    buffer.seek(0)
+    return buffer
 
 
 # --- parts -----------------------------------------------------------------------------------
