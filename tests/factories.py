@@ -172,6 +172,11 @@ def booking(
             BookedNight(listing_id=home.id, night=n, booking_id=row.id) for n, _p in q.night_prices
         )
     db.session.flush()
+    if paid:
+        # A paid booking's money is in the books, as the payment service would have posted it.
+        from rentalcoop.ledger import services as ledger
+
+        ledger.post_payment_received(row)
     return row
 
 

@@ -158,7 +158,11 @@ def refund_for(booking: RefundableBooking, cancelled_at: datetime, by: Cancelled
 
     all_nights = sum(nights)
     if by is not CancelledBy.GUEST:
-        return _refund(booking, all_nights, booking.cleaning_fee_ore, all_nights)
+        # Everything back, the whole service fee included (also when the nights cost nothing
+        # and there is no proportion to apply).
+        return _refund(
+            booking, all_nights, booking.cleaning_fee_ore, all_nights, fee=booking.service_fee_ore
+        )
 
     zone = _zone(booking.timezone)
     check_in = datetime.combine(booking.check_in, booking.check_in_time, tzinfo=zone)
@@ -202,10 +206,16 @@ def refund_for(booking: RefundableBooking, cancelled_at: datetime, by: Cancelled
 
 
 def _refund(
-    booking: RefundableBooking, nights_refund: int, cleaning_refund: int, all_nights: int
+    booking: RefundableBooking,
+    nights_refund: int,
+    cleaning_refund: int,
+    all_nights: int,
+    *,
+    fee: int | None = None,
 ) -> Refund:
-    """Add the proportional service fee and cap the whole at what the guest paid."""
-    fee = _proportion(booking.service_fee_ore, nights_refund, all_nights)
+    """Add the service fee (proportional unless given) and cap the whole at what was paid."""
+    if fee is None:
+        fee = _proportion(booking.service_fee_ore, nights_refund, all_nights)
     over = nights_refund + cleaning_refund + fee - booking.total_ore
     for_fee = min(fee, max(over, 0))
     fee, over = fee - for_fee, over - for_fee

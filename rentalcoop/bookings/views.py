@@ -117,9 +117,15 @@ def book(listing_id: int):
 
 
 def _checkout_url(booking: Booking) -> str:
-    from rentalcoop.payments.providers import get_provider
+    """The provider's payment page, or the booking page with the reason when it is down."""
+    from rentalcoop.payments import services as payments
 
-    url = get_provider().start_checkout(booking)
+    try:
+        url = payments.start_checkout(booking)
+    except payments.PaymentError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return url_for("bookings.show", booking_id=booking.id)
     db.session.commit()
     return url
 
