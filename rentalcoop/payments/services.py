@@ -157,7 +157,10 @@ def start_checkout(booking: Booking, provider: PaymentProvider | None = None) ->
             return payment.checkout_url
     booking_id = booking.id
     begin_write(db.session)
-    booking = db.session.get(Booking, booking_id)
+    booking = booking_for_update(booking_id)
+    if booking.state != BookingState.PENDING_PAYMENT:
+        db.session.rollback()
+        raise PaymentError(_l("This booking is not waiting for payment."))
     payment = Payment(
         booking_id=booking.id,
         provider=provider.name,
@@ -209,9 +212,19 @@ def record_payment_succeeded(
     if checkout_ref:
         payment = next((p for p in attempts if p.checkout_ref == checkout_ref), None)
     already = next((p for p in attempts if p.state == PaymentState.SUCCEEDED), None)
-    if already is not None and payment is not None and payment is not already:
+    if already is not None and checkout_ref and already.checkout_ref != checkout_ref:
+        if payment is None:
+            payment = Payment(
+                booking_id=booking.id,
+                provider=get_provider().name,
+                amount_ore=booking.total_ore,
+                currency="sek",
+                checkout_ref=checkout_ref,
+            )
+            db.session.add(payment)
         if payment.state != PaymentState.SUCCEEDED:
-            # A second session paid for the same stay: keep the record, the board refunds it.
+            # A second session paid for the same stay: keep the record; the board refunds it
+            # (one Refund per booking, DESIGN §6, so it cannot be an automatic one).
             payment.state = PaymentState.SUCCEEDED
             payment.succeeded_at = now
             payment.payment_ref = provider_ref or payment.payment_ref
@@ -219,6 +232,7 @@ def record_payment_succeeded(
             bookings.record_note(
                 booking, f"paid a second time through {checkout_ref}; refund it by hand"
             )
+        db.session.flush()
         return booking.state in (BookingState.CONFIRMED, BookingState.COMPLETED)
     if already is not None:
         payment = already
