@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, abort, render_template, request, stream_with_context
 
 from rentalcoop.access import role_required
 from rentalcoop.accounts.models import Role
@@ -39,7 +39,10 @@ def index():
     totals: dict[Account, int] = {}
     for row in balances:
         totals[row.account] = totals.get(row.account, 0) + row.balance_ore
-    parties = [row for row in balances if row.party_id is not None]
+    # Per host, guest, member or project; the fund's general part is a line of its own.
+    parties = [
+        row for row in balances if row.party_id is not None or row.account == Account.COMMUNITY_FUND
+    ]
     return render_template(
         "ledger/index.html",
         today=coop_date(),
@@ -56,6 +59,8 @@ def index():
 def journal():
     """Every transaction with its lines, newest first."""
     page = services.journal(request.args.get("page", 1, type=int), JOURNAL_PER_PAGE)
+    if page.page > page.pages:
+        abort(404)
     labels = services.party_labels(
         (entry.account, entry.party_id) for tx in page.items for entry in tx.entries
     )

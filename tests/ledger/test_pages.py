@@ -107,6 +107,8 @@ def test_the_journal_lists_each_transaction_with_its_lines(app, books, count_que
     with count_queries() as many:
         full = client.get("/board/ledger/journal")
     assert text_of(full).count("Hanna Värd") == 50
+    assert client.get("/board/ledger/journal?page=2").status_code == 200
+    assert client.get("/board/ledger/journal?page=3").status_code == 404
     assert many.count == few.count  # the entries and names are loaded per page, not per line
 
 
