@@ -38,7 +38,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import case, func, select
@@ -110,7 +110,7 @@ def post_transaction(
     """
     if not key or len(key) > 200:
         raise ValueError(f"a ledger key must be 1–200 characters, got {key!r}")
-    if not isinstance(booked_on, date):
+    if not isinstance(booked_on, date) or isinstance(booked_on, datetime):
         raise TypeError("booked_on must be a date")
     lines = _clean_legs(legs)
 
@@ -134,7 +134,8 @@ def post_transaction(
         ],
     )
     if db.session.get_bind().dialect.name != "postgresql":
-        # SQLite serialises writers, so the check above cannot be overtaken.
+        # SQLite serialises writers: a second one waits for the first (BEGIN IMMEDIATE) and
+        # then finds its row above, or fails with "database is locked" — it never posts twice.
         db.session.add(transaction)
         db.session.flush()
         return transaction
