@@ -118,7 +118,8 @@ def booking(
     (for tests that start mid-lifecycle). Use the services to test the lifecycle itself."""
     from datetime import timedelta
 
-    from rentalcoop.bookings.models import BookedNight, Booking, BookingEvent, BookingState
+    from rentalcoop.bookings.models import BookingEvent, BookingState
+    from rentalcoop.bookings.services import hold_nights, new_booking
     from rentalcoop.db import utcnow
     from rentalcoop.listings.pricing import quote
     from tests import factories
@@ -132,45 +133,15 @@ def booking(
     state = BookingState(state)
     if paid is None:
         paid = state in (BookingState.CONFIRMED, BookingState.COMPLETED)
-    row = Booking(
-        code=f"T{next(_seq):07d}",
-        listing_id=home.id,
-        guest_id=person.id,
-        host_id=home.host_id,
-        check_in=start,
-        check_out=end,
-        guests=guests,
-        state=state,
-        is_instant=home.is_instant_book,
-        cancellation_policy=home.cancellation_policy,
-        timezone=home.timezone,
-        check_in_time=home.check_in_time,
-        house_rules_accepted=True,
-        night_prices=[price for _n, price in q.night_prices],
-        nights_ore=q.nights_ore,
-        cleaning_fee_ore=q.cleaning_fee_ore,
-        accommodation_ore=q.accommodation_ore,
-        service_fee_ore=q.service_fee_ore,
-        fee_vat_ore=q.fee_vat_ore,
-        fee_net_ore=q.fee_net_ore,
-        community_ore=q.community_ore,
-        total_ore=q.total_ore,
-        host_payout_ore=q.host_payout_ore,
-        fee_bps=q.fee_bps,
-        community_bps=q.community_bps,
-        vat_bps=q.vat_bps,
-        fee_schedule_version_id=q.fee_schedule_version_id,
-        created_at=made,
-        paid_at=made if paid else None,
-        expires_at=made + timedelta(minutes=30) if state == BookingState.PENDING_PAYMENT else None,
-    )
+    row = new_booking(home, person, q, state=state, at=made)
+    row.paid_at = made if paid else None
+    if state == BookingState.PENDING_PAYMENT:
+        row.expires_at = made + timedelta(minutes=30)
     db.session.add(row)
     db.session.flush()
     db.session.add(BookingEvent(booking=row, to_state=state, actor_kind="system"))
     if row.is_holding:
-        db.session.add_all(
-            BookedNight(listing_id=home.id, night=n, booking_id=row.id) for n, _p in q.night_prices
-        )
+        hold_nights(row)
     db.session.flush()
     if paid:
         # A paid booking's money is in the books, as the payment service would have posted it.

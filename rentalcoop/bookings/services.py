@@ -163,16 +163,61 @@ def request_booking(
         raise UnavailableError()
 
     instant = listing.is_instant_book
-    booking = Booking(
+    booking = new_booking(
+        listing,
+        guest,
+        quote,
+        state=BookingState.PENDING_PAYMENT if instant else BookingState.REQUESTED,
+        message=message,
+        community_project_id=community_project_id,
+        at=now,
+    )
+    booking.expires_at = now + (payment_window() if instant else request_window())
+    db.session.add(booking)
+    db.session.flush()
+    db.session.add(
+        BookingEvent(
+            booking=booking,
+            from_state=None,
+            to_state=booking.state,
+            actor_id=guest.id,
+            actor_kind="guest",
+        )
+    )
+    hold_nights(booking)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another booking holds one of the nights: the database refused the double booking.
+        db.session.rollback()
+        raise UnavailableError() from None
+    if not instant:
+        _mail(booking, "requested", listing.host)
+    return booking
+
+
+def new_booking(
+    listing: Listing,
+    guest: User,
+    quote: pricing.Quote,
+    *,
+    state: BookingState,
+    message: str = "",
+    community_project_id: int | None = None,
+    at: datetime | None = None,
+) -> Booking:
+    """A booking row carrying the quoted price and the listing's rules as they are now
+    (DESIGN §5: computed once, stored, never changed by later decisions). Not yet added."""
+    return Booking(
         code=_new_code(),
         listing_id=listing.id,
         guest_id=guest.id,
         host_id=listing.host_id,
-        check_in=check_in,
-        check_out=check_out,
-        guests=guests,
-        state=BookingState.PENDING_PAYMENT if instant else BookingState.REQUESTED,
-        is_instant=instant,
+        check_in=quote.check_in,
+        check_out=quote.check_out,
+        guests=quote.guests,
+        state=state,
+        is_instant=listing.is_instant_book,
         message=message.strip(),
         cancellation_policy=listing.cancellation_policy,
         timezone=listing.timezone,
@@ -193,33 +238,20 @@ def request_booking(
         vat_bps=quote.vat_bps,
         fee_schedule_version_id=quote.fee_schedule_version_id,
         community_project_id=community_project_id,
-        created_at=now,
-        expires_at=now + (payment_window() if instant else request_window()),
+        created_at=_now(at),
     )
-    db.session.add(booking)
-    db.session.flush()
-    db.session.add(
-        BookingEvent(
-            booking=booking,
-            from_state=None,
-            to_state=booking.state,
-            actor_id=guest.id,
-            actor_kind="guest",
-        )
-    )
+
+
+def hold_nights(booking: Booking) -> None:
+    """Write the booking's nights into `booked_nights` (the key refuses a taken night)."""
     db.session.add_all(
-        BookedNight(listing_id=listing.id, night=night, booking_id=booking.id)
-        for night, _price in quote.night_prices
+        BookedNight(
+            listing_id=booking.listing_id,
+            night=booking.check_in + timedelta(days=n),
+            booking_id=booking.id,
+        )
+        for n in range(booking.nights)
     )
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Another booking holds one of the nights: the database refused the double booking.
-        db.session.rollback()
-        raise UnavailableError() from None
-    if not instant:
-        _mail(booking, "requested", listing.host)
-    return booking
 
 
 def payment_window() -> timedelta:
