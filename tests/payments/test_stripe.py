@@ -7,9 +7,11 @@ Checkout parameters, signed webhooks (bad signature, duplicates, out-of-order ev
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
+import stripe
 from sqlalchemy import func, select
 
 from rentalcoop.accounts.models import User
@@ -257,6 +259,19 @@ def test_bad_signature_is_400_and_changes_nothing(stripe_app, fake_stripe, strip
     )
     response = _post(stripe_app.test_client(), payload, header=header)
     assert response.status_code == 400
+    with stripe_app.app_context():
+        assert db.session.get(Booking, booking_id).state == BookingState.PENDING_PAYMENT
+        assert _count(WebhookEvent) == 0
+
+
+def test_a_stale_signature_is_400(stripe_app, fake_stripe, stripe_people):
+    """A replayed delivery: correctly signed, but more than five minutes old."""
+    booking_id = _booking(stripe_app, stripe_people)
+    payload = event("checkout.session.completed", {"id": "cs_old"}, event_id="evt_old")
+    old = stripe.WebhookSignature.generate_signature_header(
+        payload, WEBHOOK_SECRET, timestamp=int(time.time()) - 3600
+    )
+    assert _post(stripe_app.test_client(), payload, header=old).status_code == 400
     with stripe_app.app_context():
         assert db.session.get(Booking, booking_id).state == BookingState.PENDING_PAYMENT
         assert _count(WebhookEvent) == 0
