@@ -67,6 +67,8 @@ def index():
         criteria=criteria,
         areas=areas,
         card_texts=texts,
+        property_types=[(c.value, str(c.label)) for c in form.property_type.choices],
+        sort_choices=[(c.value, str(c.label)) for c in form.sort.choices],
         page_args=_query_without("page", "lang"),
     ), status
 
