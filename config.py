@@ -94,6 +94,10 @@ class Config:
     CALENDAR_SYNC_MAX_BACKOFF_HOURS = 24
     CALENDAR_SYNC_WORKERS = int(os.environ.get("CALENDAR_SYNC_WORKERS", "16"))
     CALENDAR_SYNC_PER_HOST = int(os.environ.get("CALENDAR_SYNC_PER_HOST", "4"))
+    # Parsing is CPU work the GIL keeps to one core: runs of many feeds parse in this many
+    # processes (None = the CPUs, at most 4; 0 = in the syncing process).
+    CALENDAR_SYNC_PARSE_PROCESSES: int | None = None
+    CALENDAR_SYNC_PROCESS_MIN_FEEDS = 16
     CALENDAR_SYNC_LEASE_SECONDS = 300
     CALENDAR_SYNC_NOW_LIMIT = "6 per hour"
     # Tests and the benchmark only: let feeds live on 127.0.0.0/8. Production never sets it.

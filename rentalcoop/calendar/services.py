@@ -345,7 +345,6 @@ def record_conflicts(feed: CalendarFeed, now: datetime) -> int:
         if conflict.nights != as_text:
             conflict.nights = as_text
     opened = 0
-    host = feed.listing.host
     for booking_id, nights in sorted(overlaps.items()):
         if booking_id in seen:
             continue
@@ -358,6 +357,7 @@ def record_conflicts(feed: CalendarFeed, now: datetime) -> int:
         db.session.add(conflict)
         db.session.flush()
         opened += 1
+        host = feed.listing.host
         if host.deleted_at is None:
             outbox.enqueue(
                 f"calendar-conflict:{conflict.id}",

@@ -389,3 +389,18 @@ def test_long_uids_are_hashed_and_stable(app, feeds, home):
     rows = _rows(app, feed_id)
     assert len(rows) == 1
     assert next(iter(rows))[0].startswith("sha256:")
+
+
+def test_many_feeds_parse_in_processes_with_the_same_result(make_app, feeds, home, short_timeouts):
+    pooled = make_app(
+        CALENDAR_ALLOW_LOOPBACK=True,
+        CALENDAR_SYNC_PARSE_PROCESSES=2,
+        CALENDAR_SYNC_PROCESS_MIN_FEEDS=1,
+    )
+    start = _today() + 4 * DAY
+    good = _add_feed(pooled, home, feeds.set("/p1.ics", calendar(vevent("p1", start, start + DAY))))
+    bad = _add_feed(pooled, home, feeds.set("/p2.ics", b"<html>login</html>"))
+    report = _sync(pooled)
+    assert (report.synced, report.failed) == (1, 1)
+    assert _rows(pooled, good) == {("p1", start)}
+    assert _feed(pooled, bad).last_error.startswith("This link did not return a calendar")
