@@ -169,6 +169,7 @@ def load_demo_data() -> bool:
 
     _demo_listings(rng, hosts, areas)
     db.session.commit()
+    _demo_reviews_and_messages()
     _demo_stats_release()
     return True
 
@@ -397,3 +398,165 @@ def init_app(app: Flask) -> None:
         click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
         for email, role in demo_logins():
             click.echo(f"  {email:45} {role}")
+
+
+# --- Reviews and messages on the demo stays (issue 8) ----------------------------------------
+
+GUEST_REVIEW_TEXTS = {
+    "sv": [
+        "Precis som på bilderna, rent och fint. Värden svarade snabbt på allt vi undrade.",
+        "Lugnt läge och nära till vattnet. Sängarna var sköna och köket välutrustat.",
+        "Mysigt boende med personlig prägel. Incheckningen gick smidigt med nyckelskåpet.",
+        "Bra värde för pengarna. Lite lyhört mot gatan, men vi sov gott ändå.",
+        "Vi kommer gärna tillbaka! Tack för tipsen om bageriet runt hörnet.",
+    ],
+    "en": [
+        "Just like the photos, clean and cosy. The host answered every question quickly.",
+        "Quiet spot close to the water. Comfortable beds and a well-equipped kitchen.",
+        "Lovely place with a personal touch. Check-in with the key box was easy.",
+        "Good value. A little noise from the street, but we slept well.",
+        "We would love to come back. Thanks for the tip about the bakery round the corner.",
+    ],
+}
+HOST_REVIEW_TEXTS = {
+    "sv": [
+        "En omtänksam gäst som lämnade allt i fint skick. Välkommen tillbaka!",
+        "Trevlig kommunikation och höll tiderna. Rekommenderas varmt.",
+        "Allt fungerade fint, tack för besöket.",
+    ],
+    "en": [
+        "A considerate guest who left everything spotless. Welcome back!",
+        "Friendly, clear communication and on time. Warmly recommended.",
+        "Everything went well, thank you for staying.",
+    ],
+}
+HOST_ANSWERS = {
+    "sv": "Tack för fina ord, varmt välkomna tillbaka!",
+    "en": "Thank you for the kind words — you are welcome back any time!",
+}
+DEMO_CHATS = {
+    "sv": [
+        ("guest", "Hej! Vi ser fram emot vistelsen. Går det bra att checka in vid 17?"),
+        ("host", "Hej och välkomna! 17 går utmärkt. Koden till nyckelskåpet kommer dagen innan."),
+        ("guest", "Tack! Finns det parkering nära? Vägbeskrivning: https://www.openstreetmap.org/"),
+        ("host", "Ja, gratis parkering på gatan efter kl. 18."),
+    ],
+    "en": [
+        ("guest", "Hi! We are looking forward to our stay. Is check-in at 5 pm all right?"),
+        ("host", "Welcome! 5 pm is fine. I will send the key box code the day before."),
+        ("guest", "Thanks! Is there parking nearby? Map: https://www.openstreetmap.org/"),
+        ("host", "Yes, free street parking after 6 pm."),
+    ],
+}
+
+
+def _demo_reviews_and_messages() -> None:
+    """Reviews (revealed as the rules would have) and short conversations on the demo stays.
+
+    Written straight to the tables, not through the services, so no mail about the past is
+    queued. Idempotent; a no-op when the demo town has no bookings.
+    """
+    from rentalcoop.bookings.models import Booking, BookingState
+    from rentalcoop.bookings.services import check_out_instant
+    from rentalcoop.db import utcnow
+    from rentalcoop.messaging.models import Message
+    from rentalcoop.reviews.models import CATEGORIES, Review, ReviewResponse, ReviewSide
+    from rentalcoop.reviews.services import REVIEW_WINDOW
+
+    if db.session.scalar(select(Review.id).limit(1)) is not None:
+        return
+    if db.session.scalar(select(Message.id).limit(1)) is not None:
+        return
+    rng = random.Random(8)
+    now = utcnow()
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.state.in_(
+                    [
+                        BookingState.COMPLETED,
+                        BookingState.CONFIRMED,
+                        BookingState.REQUESTED,
+                    ]
+                )
+            )
+            .order_by(Booking.id)
+        )
+    )
+    for booking in bookings:
+        guest, host = booking.guest, booking.host
+        lang = guest.locale if guest.locale in DEMO_CHATS else "sv"
+        if rng.random() < 0.6 or booking.state == BookingState.REQUESTED:
+            start = booking.created_at + timedelta(minutes=10)
+            chat = DEMO_CHATS[lang][: rng.choice((2, 3, 4))]
+            for n, (who, body) in enumerate(chat):
+                at = min(start + timedelta(hours=3 * n), now)
+                sender, recipient = (guest, host) if who == "guest" else (host, guest)
+                last = n == len(chat) - 1
+                upcoming = booking.state != BookingState.COMPLETED
+                db.session.add(
+                    Message(
+                        booking_id=booking.id,
+                        sender_id=sender.id,
+                        recipient_id=recipient.id,
+                        body=body,
+                        created_at=at,
+                        # The newest line of an upcoming stay is left unread: the badge shows.
+                        read_at=None if (last and upcoming) else at + timedelta(hours=1),
+                    )
+                )
+        if booking.state != BookingState.COMPLETED or rng.random() < 0.2:
+            continue
+        # The demo completes a year of stays at once; reviews follow each stay's check-out.
+        opens = check_out_instant(booking)
+        closes = opens + REVIEW_WINDOW
+        guest_at = opens + timedelta(hours=rng.randint(2, 200))
+        host_at = opens + timedelta(hours=rng.randint(2, 300)) if rng.random() < 0.8 else None
+        written = [t for t in (guest_at, host_at) if t is not None and t < min(closes, now)]
+        if not written:
+            continue
+        both = guest_at in written and host_at in written
+        published = max(written) if both else closes
+        stars = {c: rng.choice((3, 4, 4, 5, 5, 5)) for c in CATEGORIES}
+        if guest_at in written:
+            review = Review(
+                booking_id=booking.id,
+                side=ReviewSide.GUEST,
+                author_id=guest.id,
+                subject_id=host.id,
+                listing_id=booking.listing_id,
+                text=rng.choice(GUEST_REVIEW_TEXTS[lang]),
+                created_at=guest_at,
+                published_at=published,
+                **stars,
+            )
+            db.session.add(review)
+            answered_at = published + timedelta(days=1)
+            if published <= now and answered_at < now and rng.random() < 0.3:
+                db.session.flush()
+                host_lang = host.locale if host.locale in HOST_ANSWERS else "sv"
+                db.session.add(
+                    ReviewResponse(
+                        review_id=review.id,
+                        author_id=host.id,
+                        text=HOST_ANSWERS[host_lang],
+                        created_at=answered_at,
+                    )
+                )
+        if host_at in written:
+            host_lang = host.locale if host.locale in HOST_REVIEW_TEXTS else "sv"
+            db.session.add(
+                Review(
+                    booking_id=booking.id,
+                    side=ReviewSide.HOST,
+                    author_id=host.id,
+                    subject_id=guest.id,
+                    listing_id=booking.listing_id,
+                    rating=rng.choice((4, 5, 5)),
+                    text=rng.choice(HOST_REVIEW_TEXTS[host_lang]),
+                    created_at=host_at,
+                    published_at=published,
+                )
+            )
+    db.session.commit()

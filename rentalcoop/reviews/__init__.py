@@ -29,9 +29,9 @@ def booking_reviews(booking):
 
 
 @bp.app_template_global()
-def guest_review_record(guest_id: int):
-    """What hosts wrote about this guest after earlier stays (published only)."""
-    return services.guest_record(guest_id)
+def guest_review_record(booking):
+    """What hosts wrote about this booking's guest after their other stays (published only)."""
+    return services.guest_record(booking.guest_id, besides=booking.id)
 
 
 @bp.app_template_global()

@@ -280,14 +280,18 @@ class GuestRecord:
     latest: list[Review] = field(default_factory=list)
 
 
-def guest_record(guest_id: int, limit: int = 5, at: datetime | None = None) -> GuestRecord:
-    """What hosts said about a guest after earlier stays (published and not hidden)."""
+def guest_record(
+    guest_id: int, limit: int = 5, at: datetime | None = None, *, besides: int | None = None
+) -> GuestRecord:
+    """What hosts said about a guest after other stays (published and not hidden); `besides`
+    leaves out the stay being looked at."""
     now = _now(at)
     where = (
         Review.subject_id == guest_id,
         Review.side == ReviewSide.HOST,
         Review.published_at <= now,
         Review.hidden_at.is_(None),
+        Review.booking_id != (besides or 0),
     )
     count, average = db.session.execute(
         select(func.count(), func.avg(Review.rating)).where(*where)
