@@ -169,8 +169,12 @@ def load_demo_data() -> bool:
 
     _demo_listings(rng, hosts, areas)
     db.session.commit()
+    from rentalcoop.bookings.demo import load_demo_bookings
+
+    load_demo_bookings(rng, board)
     _demo_reviews_and_messages()
     _demo_stats_release()
+    _demo_calendar_exports()
     return True
 
 
@@ -559,4 +563,21 @@ def _demo_reviews_and_messages() -> None:
                     published_at=published,
                 )
             )
+    db.session.commit()
+
+
+# --- Calendar export links (issue 5) ---------------------------------------------------------
+
+
+def _demo_calendar_exports() -> None:
+    """Every demo listing gets its export link, so hosts can copy it right away. (No imported
+    feeds: a demo feed could point nowhere real.) Skips listings that have one."""
+    from rentalcoop.calendar.models import CalendarExport
+    from rentalcoop.calendar.services import new_token
+    from rentalcoop.listings.models import Listing
+
+    have = set(db.session.scalars(select(CalendarExport.listing_id)))
+    for listing_id in db.session.scalars(select(Listing.id).order_by(Listing.id)):
+        if listing_id not in have:
+            db.session.add(CalendarExport(listing_id=listing_id, token=new_token()))
     db.session.commit()
