@@ -169,6 +169,9 @@ def load_demo_data() -> bool:
 
     _demo_listings(rng, hosts, areas)
     db.session.commit()
+    from rentalcoop.bookings.demo import load_demo_bookings
+
+    load_demo_bookings(rng, board)
     _demo_reviews_and_messages()
     _demo_stats_release()
     _demo_calendar_exports()
