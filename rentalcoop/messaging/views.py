@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
@@ -10,11 +10,14 @@ from rentalcoop.access import require
 from rentalcoop.bookings.models import Booking
 from rentalcoop.db import begin_write
 from rentalcoop.errors import render_error
-from rentalcoop.extensions import db
+from rentalcoop.extensions import db, limiter
 from rentalcoop.i18n import _
 from rentalcoop.messaging import bp, services
 from rentalcoop.messaging.forms import MessageForm
 from rentalcoop.messaging.services import MessageError
+
+# A conversation, not a mailing list: enough for a lively chat, not for spam.
+DEFAULT_MESSAGE_RATE_LIMIT = "20 per minute;300 per day"
 
 
 def _booking_or_404(booking_id: int) -> Booking:
@@ -51,8 +54,16 @@ def thread(booking_id: int):
     )
 
 
+def _per_person() -> str:
+    return f"messages:{current_user.id}" if current_user.is_authenticated else "anonymous"
+
+
 @bp.post("/bookings/<int:booking_id>/messages")
 @login_required
+@limiter.limit(
+    lambda: current_app.config.get("MESSAGE_RATE_LIMIT", DEFAULT_MESSAGE_RATE_LIMIT),
+    key_func=_per_person,
+)
 def send(booking_id: int):
     """A party writes to the other party of the booking."""
     booking = _booking_or_404(booking_id)
