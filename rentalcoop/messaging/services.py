@@ -38,6 +38,7 @@ def _now(at: datetime | None) -> datetime:
 
 
 def is_party(booking: Booking, user: User | None) -> bool:
+    """The guest or the host of the booking: the only people who write in its thread."""
     return user is not None and user.id in (booking.guest_id, booking.host_id)
 
 

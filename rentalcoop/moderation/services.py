@@ -97,6 +97,7 @@ def report_content(
 
 
 def target_of(report: ContentReport):
+    """The review, answer or message a report is about."""
     return load_target(report.kind, getattr(report, f"{report.kind}_id"))[0]
 
 
@@ -150,6 +151,7 @@ def dismiss_report(
 
 
 def reports(state: ReportState | None = ReportState.OPEN, limit: int = 200) -> list[ContentReport]:
+    """Open reports (`state`), or with None the decided ones: the moderation log, newest first."""
     query = (
         select(ContentReport)
         .options(joinedload(ContentReport.reporter), joinedload(ContentReport.decided_by))

@@ -72,10 +72,12 @@ def window_opens(booking: Booking) -> datetime:
 
 
 def window_closes(booking: Booking) -> datetime:
+    """The end of the 14 days both sides have to review (and when lone reviews appear)."""
     return window_opens(booking) + REVIEW_WINDOW
 
 
 def reviews_of(booking: Booking) -> dict[ReviewSide, Review]:
+    """The stay's reviews by the side that wrote them, published or not (for the rules)."""
     rows = db.session.scalars(select(Review).where(Review.booking_id == booking.id))
     return {ReviewSide(r.side): r for r in rows}
 
@@ -248,6 +250,7 @@ def listing_summary(listing_id: int, at: datetime | None = None) -> RatingSummar
 
 
 def page_count(total: int, per_page: int = PER_PAGE) -> int:
+    """How many pages `total` reviews fill (at least one, so page 1 always exists)."""
     return max(1, math.ceil(total / per_page))
 
 
