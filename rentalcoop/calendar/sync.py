@@ -320,7 +320,8 @@ def apply_outcome(task: FeedTask, outcome: Outcome, report: SyncReport | None = 
     else:
         if outcome.parsed is not None:
             report.changed_nights += _replace_nights(feed, task, outcome.parsed)
-            feed.etag = outcome.etag
+            # A held empty feed must be read in full next time, not answered with a 304.
+            feed.etag = None if feed.empty_held else outcome.etag
         feed.consecutive_failures = 0
         feed.last_success_at = now
         feed.next_run_at = now + interval()

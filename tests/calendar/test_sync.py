@@ -404,3 +404,15 @@ def test_many_feeds_parse_in_processes_with_the_same_result(make_app, feeds, hom
     assert (report.synced, report.failed) == (1, 1)
     assert _rows(pooled, good) == {("p1", start)}
     assert _feed(pooled, bad).last_error.startswith("This link did not return a calendar")
+
+
+def test_an_emptied_feed_with_an_etag_is_still_cleared_on_the_second_run(app, feeds, home):
+    start = _today() + 7 * DAY
+    url = feeds.set("/ee.ics", calendar(vevent("x", start, start + DAY)), headers={"ETag": '"1"'})
+    feed_id = _add_feed(app, home, url)
+    _sync(app)
+    feeds.set("/ee.ics", calendar(), headers={"ETag": '"2"'})
+    _sync(app)
+    assert _feed(app, feed_id).etag is None  # held: the next run must not be a 304
+    _sync(app)
+    assert _rows(app, feed_id) == set()
