@@ -429,3 +429,35 @@ def test_listing_page_explains_rules_and_taken_nights(app, client):
     assert f'data-night="{(start + timedelta(days=1)).isoformat()}" data-state="blocked"' in page
     response = client.get(f"/listings/{listing_id}?check_in={start}&check_out={start}")
     assert response.status_code == 422
+
+
+def test_a_registered_night_source_blocks_search_calendars_and_checks(app, client, monkeypatch):
+    """The extension point later features use: rows of another table make nights unavailable
+    everywhere — search, the listing page's calendar and `is_free` — with no search code touched.
+    (Here price overrides of 1 öre stand in for such a table.)"""
+    from rentalcoop.listings import availability
+    from rentalcoop.listings.models import NightPrice
+
+    start = coop_date() + timedelta(days=15)
+    with app.app_context():
+        home = factories.listing(title="Testhem")
+        factories.night_price(home, start + timedelta(days=1), 1)
+        db.session.commit()
+        listing_id = home.id
+    query = f"check_in={start}&check_out={start + timedelta(days=3)}"
+    assert _titles(client, query) == ["Testhem"]
+    monkeypatch.setitem(
+        availability._sources,
+        "imported",
+        availability.NightSource(
+            "imported", NightPrice.listing_id, NightPrice.night, (NightPrice.price_ore == 1,)
+        ),
+    )
+    assert _titles(client, query) == []
+    with app.app_context():
+        assert not availability.is_free(listing_id, start, start + timedelta(days=3))
+        assert availability.is_free(listing_id, start, start + timedelta(days=1))
+        taken = availability.unavailable_nights(listing_id, start, start + timedelta(days=5))
+    assert taken == {start + timedelta(days=1): "imported"}
+    page = text_of(client.get(f"/listings/{listing_id}"))
+    assert f'data-night="{(start + timedelta(days=1)).isoformat()}" data-state="imported"' in page
