@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from rentalcoop import outbox
@@ -349,13 +349,16 @@ def confirm_paid(
 
 
 def _only_own_nights(booking: Booking) -> bool:
-    """Re-check at payment time: no other source (host block, imported feed) took a night."""
-    taken = availability.unavailable_nights(booking.listing_id, booking.check_in, booking.check_out)
-    own = set(
-        db.session.scalars(select(BookedNight.night).where(BookedNight.booking_id == booking.id))
+    """Re-check at payment time: the booking still holds every night, and no other source (a
+    host block, a feed imported meanwhile — DESIGN §8) takes one of them."""
+    own = db.session.scalar(
+        select(func.count()).select_from(BookedNight).where(BookedNight.booking_id == booking.id)
     )
-    nights = {booking.check_in + timedelta(days=n) for n in range(booking.nights)}
-    return own == nights and all(kind == "booked" for kind in taken.values()) and set(taken) == own
+    if own != booking.nights:
+        return False
+    return not availability.taken_by_others(
+        booking.listing_id, booking.check_in, booking.check_out, besides="booked"
+    )
 
 
 def _record_refund(booking: Booking, refund: Refund) -> None:

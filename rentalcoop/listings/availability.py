@@ -96,6 +96,22 @@ def unavailable_nights(listing_id: int, start: date, end: date) -> dict[date, st
     return found
 
 
+def taken_by_others(listing_id: int, check_in: date, check_out: date, *, besides: str) -> bool:
+    """Whether a source other than `besides` takes any night of the stay (one query).
+
+    The payment-time re-check needs this: the booking's own held nights are `booked`, and an
+    imported or host block under them must still be seen, not hidden behind the booked kind.
+    """
+    others = [s for s in night_sources() if s.kind != besides]
+    if not others:
+        return False
+    return bool(
+        db.session.scalar(
+            select(or_(*(_taken(s, listing_id, check_in, check_out) for s in others)))
+        )
+    )
+
+
 def is_free(listing_id: int, check_in: date, check_out: date) -> bool:
     """Whether every night of the stay is free (one query)."""
     return not db.session.scalar(select(unavailable_nights_exist(listing_id, check_in, check_out)))
