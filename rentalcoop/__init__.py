@@ -91,6 +91,9 @@ def register_blueprints(app: Flask) -> None:
     from rentalcoop.calendar import bp as calendar_bp  # calendar feeds (issue 5)
 
     app.register_blueprint(calendar_bp)
+    from rentalcoop.governance import bp as governance_bp  # meetings, fund, close (issue 6)
+
+    app.register_blueprint(governance_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,0 +1,8 @@
+"""The cooperative: meetings and votes, minutes, the fee schedule, the community fund, operating
+costs and the fiscal-year close (DESIGN §10–§12). CLI: `flask coop close-year`."""
+
+from flask import Blueprint
+
+bp = Blueprint("governance", __name__, template_folder="templates", cli_group="coop")
+
+from rentalcoop.governance import commands, models, views  # noqa: E402, F401

@@ -1,0 +1,297 @@
+"""The fiscal-year close and the patronage refund (DESIGN §10).
+
+For year Y, from the ledger: F and C by `ledger.fee_figures(Y)`, O = the operating costs posted
+in Y, S = F − C − O; the board proposes a reserve R ≥ 0 and D = max(0, S − R) is split over the
+host-members by the nights of their completed stays in Y that fell inside their membership, with
+`allocate` (largest remainder). S ≤ 0 distributes nothing: the loss is carried. With no member
+nights at all there is nothing to split by, and D stays in the cooperative.
+
+**A draft, then posted once.** `save_draft` stores the figures and each host's share; it can be
+rerun while the figures change. When the annual meeting passes the disposition motion for Y, the
+close is posted with the reserve the meeting approved (`post_close`, also reached by
+`flask coop close-year`): the figures are computed once more and frozen, one transaction
+`close:<Y>:patronage` is posted, and the fiscal year Y is closed, so nothing posts into it
+again. A rerun finds the close posted and changes nothing.
+
+**The postings.** The revenue and cost accounts are not zeroed into RETAINED_RESULT at the year
+end: balances are derived per `fiscal_year`, and F, C and O are read from those accounts for as
+long as the books exist (a closing entry inside Y would make `fee_figures(Y)` read zero, and one
+dated in Y+1 would distort Y+1). RETAINED_RESULT therefore holds what the meetings decided about
+accumulated results: the patronage transaction, dated the day the meeting decided (in Y+1, the
+year the debt arises, ch. 13 §3), debits RETAINED_RESULT by D and credits each member's
+PATRONAGE_PAYABLE line (party = the member's user id) with their share. The cooperative's equity
+is −(RETAINED_RESULT + the result accounts of every year).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from rentalcoop.accounts.models import Membership, User
+from rentalcoop.bookings.models import Booking, BookingState
+from rentalcoop.db import utcnow
+from rentalcoop.extensions import db
+from rentalcoop.governance.models import (
+    CloseState,
+    Motion,
+    MotionKind,
+    MotionState,
+    PatronageShare,
+    YearClose,
+)
+from rentalcoop.governance.services import GovernanceError
+from rentalcoop.i18n import _l
+from rentalcoop.ledger import services as ledger
+from rentalcoop.ledger.allocation import allocate
+from rentalcoop.ledger.models import Account, FiscalYear, LedgerEntry, LedgerTransaction
+from rentalcoop.listings.pricing import coop_date
+
+PATRONAGE_KIND = "patronage"
+
+
+class CloseError(GovernanceError):
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class CloseFigures:
+    year: int
+    fees_ore: int  # F
+    community_ore: int  # C
+    costs_ore: int  # O
+    reserve_ore: int  # R
+    nights: dict[int, int] = field(default_factory=dict)  # member user id → booked nights
+    shares: dict[int, int] = field(default_factory=dict)  # member user id → öre
+
+    @property
+    def surplus_ore(self) -> int:
+        return self.fees_ore - self.community_ore - self.costs_ore
+
+    @property
+    def total_nights(self) -> int:
+        return sum(self.nights.values())
+
+    @property
+    def distributed_ore(self) -> int:
+        if self.total_nights == 0:
+            return 0
+        return max(0, self.surplus_ore - self.reserve_ore)
+
+
+def costs_of(year: int) -> int:
+    """O: operating costs posted in the fiscal year (debit balance)."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_ore), 0))
+            .join(LedgerEntry.transaction)
+            .where(
+                LedgerEntry.account == Account.OPERATING_COSTS,
+                LedgerTransaction.fiscal_year == year,
+            )
+        )
+    )
+
+
+def member_nights(year: int, until: date | None = None) -> dict[int, int]:
+    """Booked nights per host-member: nights in `year` (up to `until`, exclusive) of completed
+    stays that fell while the host was a member."""
+    start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    if until is not None:
+        end = min(end, until)
+    rows = db.session.execute(
+        select(
+            Booking.host_id,
+            Booking.check_in,
+            Booking.check_out,
+            Membership.joined_on,
+            Membership.left_on,
+        )
+        .join(Membership, Membership.user_id == Booking.host_id)
+        .where(
+            Booking.state == BookingState.COMPLETED,
+            Booking.check_in < end,
+            Booking.check_out > start,
+        )
+    )
+    nights: dict[int, int] = {}
+    for host_id, check_in, check_out, joined_on, left_on in rows:
+        first = max(check_in, start, joined_on)
+        last = min(check_out, end, left_on or end)
+        if last > first:
+            nights[host_id] = nights.get(host_id, 0) + (last - first).days
+    return nights
+
+
+def compute(year: int, reserve_ore: int = 0) -> CloseFigures:
+    """The close's figures from the ledger and the bookings, without changing anything."""
+    if reserve_ore < 0:
+        raise CloseError(_l("The reserve cannot be negative."))
+    fees = ledger.fee_figures(year)
+    nights = member_nights(year)
+    draft = CloseFigures(
+        year, fees.fees_ore, fees.community_ore, costs_of(year), reserve_ore, nights
+    )
+    shares = allocate(draft.distributed_ore, nights) if nights else {}
+    return CloseFigures(
+        year, draft.fees_ore, draft.community_ore, draft.costs_ore, reserve_ore, nights, shares
+    )
+
+
+def _store(figures: CloseFigures, row: YearClose | None) -> YearClose:
+    if row is None:
+        row = YearClose(year=figures.year)
+        db.session.add(row)
+    row.fees_ore = figures.fees_ore
+    row.community_ore = figures.community_ore
+    row.costs_ore = figures.costs_ore
+    row.surplus_ore = figures.surplus_ore
+    row.reserve_ore = figures.reserve_ore
+    row.distributed_ore = figures.distributed_ore
+    row.nights = figures.total_nights
+    row.computed_at = utcnow()
+    row.shares = [
+        PatronageShare(
+            year=figures.year,
+            member_id=member_id,
+            nights=figures.nights[member_id],
+            amount_ore=figures.shares.get(member_id, 0),
+        )
+        for member_id in sorted(figures.nights)
+    ]
+    db.session.flush()
+    return row
+
+
+def year_close(year: int) -> YearClose | None:
+    return db.session.get(YearClose, year)
+
+
+def save_draft(year: int, reserve_ore: int | None = None) -> YearClose:
+    """Compute and store the draft the board proposes to the meeting (a posted close is kept)."""
+    row = year_close(year)
+    if row is not None and row.state == CloseState.POSTED:
+        return row
+    if reserve_ore is None:
+        reserve_ore = row.reserve_ore if row is not None else 0
+    return _store(compute(year, reserve_ore), row)
+
+
+def approved_disposition(year: int) -> Motion | None:
+    """The passed disposition motion for the year, if the meeting has approved one."""
+    return db.session.scalar(
+        select(Motion)
+        .where(
+            Motion.kind == MotionKind.DISPOSITION,
+            Motion.fiscal_year == year,
+            Motion.state == MotionState.DECIDED,
+            Motion.passed.is_(True),
+        )
+        .order_by(Motion.closed_at.desc())
+        .limit(1)
+    )
+
+
+def post_close(
+    year: int, motion: Motion | None = None, *, by: User | None = None, on: date | None = None
+) -> YearClose:
+    """Post the approved close once: the patronage refunds, then the year is closed."""
+    row = year_close(year)
+    if row is not None and row.state == CloseState.POSTED:
+        return row  # posted before: a rerun changes nothing
+    motion = motion or approved_disposition(year)
+    if motion is None or not motion.passed or motion.fiscal_year != year:
+        raise CloseError(
+            _l("The meeting has not approved the disposition of the result %(year)s yet."),
+            year=year,
+        )
+    on = on or coop_date()
+    if on <= date(year, 12, 31):
+        raise CloseError(_l("The year %(year)s has not ended yet."), year=year)
+    reserve = motion.reserve_ore
+    if reserve is None:
+        reserve = row.reserve_ore if row is not None else 0
+    figures = compute(year, reserve)
+    row = _store(figures, row)
+    if figures.distributed_ore > 0:
+        legs = [ledger.Leg(Account.RETAINED_RESULT, None, figures.distributed_ore)]
+        legs += [
+            ledger.Leg(Account.PATRONAGE_PAYABLE, member_id, -amount)
+            for member_id, amount in sorted(figures.shares.items())
+            if amount
+        ]
+        transaction = ledger.post_transaction(
+            f"close:{year}:patronage",
+            PATRONAGE_KIND,
+            on,
+            legs,
+            memo=f"Patronage refund {year} (motion {motion.id})",
+            posted_by=by,
+        )
+        row.transaction_id = transaction.id
+    fiscal_year = _locked_year(year)
+    fiscal_year.closed_at = utcnow()
+    fiscal_year.closed_by_id = by.id if by is not None else None
+    row.state = CloseState.POSTED
+    row.posted_at = utcnow()
+    row.disposition_motion_id = motion.id
+    db.session.flush()
+    return row
+
+
+def _locked_year(year: int) -> FiscalYear:
+    query = select(FiscalYear).where(FiscalYear.year == year)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # wait for postings that hold the year's share lock
+    found = db.session.scalar(query)
+    if found is None:
+        found = FiscalYear(year=year)
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def statement(year: int, member_id: int) -> PatronageShare | None:
+    return db.session.get(PatronageShare, (year, member_id))
+
+
+def closes_for(member_id: int) -> list[tuple[YearClose, PatronageShare]]:
+    """A member's statements, newest year first (posted closes only)."""
+    rows = db.session.execute(
+        select(YearClose, PatronageShare)
+        .join(PatronageShare, PatronageShare.year == YearClose.year)
+        .where(PatronageShare.member_id == member_id, YearClose.state == CloseState.POSTED)
+        .order_by(YearClose.year.desc())
+    ).all()
+    return [(close, share) for close, share in rows]
+
+
+def per_night_ore(row: YearClose) -> int | None:
+    """D / N in öre, for display only (the shares come from `allocate`)."""
+    if not row.nights:
+        return None
+    return (row.distributed_ore + row.nights // 2) // row.nights
+
+
+@dataclass(frozen=True)
+class Estimate:
+    year: int
+    my_nights: int
+    all_nights: int
+    surplus_so_far_ore: int
+    estimate_ore: int
+
+
+def estimate_for(member: User, today: date | None = None) -> Estimate:
+    """An estimate, not a promise: this year's S so far × my nights / all nights so far (no
+    reserve deducted, costs still to come)."""
+    today = today or coop_date()
+    year = today.year
+    nights = member_nights(year, until=today + timedelta(days=1))
+    fees = ledger.fee_figures(year)
+    surplus = fees.fees_ore - fees.community_ore - costs_of(year)
+    mine, total = nights.get(member.id, 0), sum(nights.values())
+    estimate = max(0, surplus) * mine // total if total else 0
+    return Estimate(year, mine, total, surplus, estimate)

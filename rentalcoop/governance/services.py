@@ -1,0 +1,948 @@
+"""Meetings, motions, proxies, voting and minutes (DESIGN §11, lag 2018:672 ch. 6).
+
+The rules as implemented:
+
+- **Notice** (6:18–19): sent 6 to 4 weeks before an ordinary meeting or any meeting that changes
+  the statutes, 6 to 2 weeks before any other; a notice date outside the window is refused.
+  An ordinary meeting later than 6 months after the year end is allowed with a warning: the
+  law puts the duty on the board, and refusing would leave the year's accounts with no meeting
+  to adopt them.
+- **One member, one vote** (6:3). A member votes in person, through a written proxy (6:4: dated,
+  signed no more than a year before the meeting, one principal per holder, revocable), or by post
+  when the statutes setting `postal_voting` allows it (6:6).
+- **Open ballots** keep one row per member and motion: a second ballot replaces the first. A
+  personal vote replaces a proxy's or a postal vote; a proxy cannot replace a personal vote.
+- **Secret ballots** write a receipt (who) and a choice (what) in separate tables with nothing to
+  join them; a second ballot for the same member is refused, since the first choice cannot be
+  found to replace it. A member who wants to vote in person should revoke a proxy before the
+  holder uses it.
+- **Jäv**: the member whose discharge a motion is about may not vote on it, in person, by proxy
+  or as someone's proxy.
+- **Results** (6:33–36): abstentions are not votes cast. Simple majority: more than half of the
+  votes cast; on a tie the chair's view decides (recorded as `chair_casting_vote`). Two thirds and
+  three quarters: at least that share of the votes cast. Elections: most votes; a tie at the last
+  seat is decided by lot with a random seed stored on the motion, so the draw can be redone.
+- The chair opens and closes each vote; the board convenes and closes the meeting; the chair,
+  the secretary and the adjusters sign the minutes, which are published when all have signed.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from rentalcoop import outbox
+from rentalcoop.accounts.models import Membership, User
+from rentalcoop.db import utcnow
+from rentalcoop.errors import DomainError
+from rentalcoop.extensions import db
+from rentalcoop.governance.models import (
+    Attendance,
+    BallotKind,
+    BallotReceipt,
+    Candidate,
+    Channel,
+    Choice,
+    CoopSetting,
+    Majority,
+    Meeting,
+    MeetingFormat,
+    MeetingKind,
+    MeetingOfficer,
+    MeetingState,
+    Motion,
+    MotionKind,
+    MotionState,
+    OfficerRole,
+    Proxy,
+    SecretVote,
+    Vote,
+)
+from rentalcoop.i18n import _l
+from rentalcoop.listings.models import FeeScheduleVersion
+from rentalcoop.listings.pricing import COOP_TZ, coop_date
+
+
+class GovernanceError(DomainError):
+    """A rule of the meeting or the statutes that a request broke."""
+
+    status_code = 409
+
+
+class NotAllowed(GovernanceError):
+    """The person may not do this (not a member, not the chair, not an officer)."""
+
+    status_code = 403
+
+
+class FeeDecisionError(GovernanceError):
+    status_code = 422
+
+
+# --- statutes settings ------------------------------------------------------------------------
+
+POSTAL_VOTING = "postal_voting"
+BOARD_APPROVES_PROJECTS = "board_approves_projects"
+SETTING_DEFAULTS = {POSTAL_VOTING: "no", BOARD_APPROVES_PROJECTS: "no"}
+
+
+def setting(key: str) -> str:
+    """A statutes setting's value (its default until a meeting decided otherwise)."""
+    row = db.session.get(CoopSetting, key)
+    return row.value if row is not None else SETTING_DEFAULTS[key]
+
+
+def setting_enabled(key: str) -> bool:
+    return setting(key) == "yes"
+
+
+def set_setting(key: str, value: str, motion: Motion | None = None) -> CoopSetting:
+    """Write a statutes setting, as a passed statutes motion (or the founding statutes) decides."""
+    if key not in SETTING_DEFAULTS:
+        raise GovernanceError(_l("There is no statutes setting %(key)s."), key=key)
+    row = db.session.get(CoopSetting, key) or CoopSetting(key=key)
+    row.value = value
+    row.decided_by_motion_id = motion.id if motion is not None else None
+    row.updated_at = utcnow()
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+# --- meetings and notice ----------------------------------------------------------------------
+
+NOTICE_EARLIEST = timedelta(weeks=6)
+NOTICE_LATEST_LONG = timedelta(weeks=4)  # ordinary meetings, statute changes
+NOTICE_LATEST_SHORT = timedelta(weeks=2)  # other extra meetings
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or utcnow()
+
+
+def notice_window(meeting: Meeting) -> tuple[date, date]:
+    """The first and last day the notice may be sent (6:18–19)."""
+    long = meeting.kind == MeetingKind.ORDINARY or meeting.changes_statutes
+    latest = NOTICE_LATEST_LONG if long else NOTICE_LATEST_SHORT
+    return meeting.held_on - NOTICE_EARLIEST, meeting.held_on - latest
+
+
+def check_notice_date(meeting: Meeting, on: date) -> None:
+    first, last = notice_window(meeting)
+    if not first <= on <= last:
+        raise GovernanceError(
+            _l(
+                "The notice for a meeting on %(day)s must be sent between %(first)s and "
+                "%(last)s; %(on)s is outside that window."
+            ),
+            day=meeting.held_on.isoformat(),
+            first=first.isoformat(),
+            last=last.isoformat(),
+            on=on.isoformat(),
+        )
+
+
+def annual_meeting_deadline(fiscal_year: int) -> date:
+    """The last day for the annual meeting: six months after the year end."""
+    return date(fiscal_year + 1, 6, 30)
+
+
+def meeting_start(day: date, at: time) -> datetime:
+    """A Swedish wall-clock start as a UTC instant."""
+    return datetime.combine(day, at, tzinfo=COOP_TZ).astimezone(UTC)
+
+
+def create_meeting(
+    *,
+    kind: str,
+    format: str,
+    title: str,
+    starts_at: datetime,
+    by: User,
+    venue: str = "",
+    join_info: str = "",
+    changes_statutes: bool = False,
+    motion_deadline: date | None = None,
+    fiscal_year: int | None = None,
+) -> tuple[Meeting, list[str]]:
+    """A draft meeting; an annual one gets its fixed agenda. Returns warnings to show."""
+    kind, format = MeetingKind(kind), MeetingFormat(format)
+    held_on = coop_date(starts_at)
+    if format != MeetingFormat.DIGITAL and not venue.strip():
+        # A hybrid meeting needs a physical venue too (6:14).
+        raise GovernanceError(_l("A meeting held in person needs a venue."))
+    if format != MeetingFormat.PHYSICAL and not join_info.strip():
+        raise GovernanceError(_l("Say how members join and vote online."))
+    if motion_deadline is not None and motion_deadline >= held_on:
+        raise GovernanceError(_l("The deadline for motions must be before the meeting."))
+    warnings: list[str] = []
+    if kind == MeetingKind.ORDINARY:
+        fiscal_year = fiscal_year or held_on.year - 1
+        deadline = annual_meeting_deadline(fiscal_year)
+        if held_on > deadline:
+            warnings.append(
+                str(
+                    _l(
+                        "The annual meeting should be held within six months of the year end, "
+                        "by %(day)s."
+                    )
+                    % {"day": deadline.isoformat()}
+                )
+            )
+    meeting = Meeting(
+        kind=kind,
+        format=format,
+        title=title.strip(),
+        held_on=held_on,
+        starts_at=starts_at,
+        venue=venue.strip(),
+        join_info=join_info.strip(),
+        changes_statutes=changes_statutes,
+        motion_deadline=motion_deadline,
+        fiscal_year=fiscal_year,
+        state=MeetingState.DRAFT,
+        created_by_id=by.id,
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    if kind == MeetingKind.ORDINARY:
+        _fixed_agenda(meeting, by)
+    return meeting, warnings
+
+
+def _fixed_agenda(meeting: Meeting, by: User) -> None:
+    """The annual meeting's fixed items (6:21 and 13:3): accounts, disposition of the result,
+    discharge of each board member (voted one by one, so jäv applies per person), elections."""
+    year = meeting.fiscal_year
+    items = [
+        dict(
+            kind=MotionKind.ACCOUNTS,
+            title=str(
+                _l("Adoption of the income statement and balance sheet %(year)s") % {"year": year}
+            ),
+            fiscal_year=year,
+        ),
+        dict(
+            kind=MotionKind.DISPOSITION,
+            title=str(_l("Disposition of the result %(year)s") % {"year": year}),
+            fiscal_year=year,
+            reserve_ore=0,
+        ),
+    ]
+    board = db.session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.is_board.is_(True), Membership.left_on.is_(None), User.deleted_at.is_(None))
+        .order_by(User.id)
+    ).all()
+    for member in board:
+        items.append(
+            dict(
+                kind=MotionKind.DISCHARGE,
+                title=str(_l("Discharge from liability for %(name)s") % {"name": member.name}),
+                subject_member_id=member.id,
+                fiscal_year=year,
+            )
+        )
+    items.append(dict(kind=MotionKind.ELECTION, title=str(_l("Election of the board"))))
+    for position, fields in enumerate(items, start=1):
+        db.session.add(
+            Motion(
+                meeting_id=meeting.id,
+                position=position,
+                proposer_id=by.id,
+                state=MotionState.ON_AGENDA,
+                **fields,
+            )
+        )
+    db.session.flush()
+
+
+def send_notice(meeting: Meeting, by: User, on: date | None = None) -> int:
+    """Convene: date the notice, show it to members and queue it to each of them by mail, in
+    their language. Refused outside the notice window. Returns how many mails were queued."""
+    if meeting.state != MeetingState.DRAFT:
+        raise GovernanceError(_l("The notice for this meeting has already been sent."))
+    on = on or coop_date()
+    check_notice_date(meeting, on)
+    meeting.notice_sent_on = on
+    meeting.state = MeetingState.CONVENED
+    queued = 0
+    for member in current_members():
+        outbox.enqueue(
+            f"meeting:{meeting.id}:notice:{member.id}",
+            member.email,
+            member.locale,
+            "meeting_notice",
+            meeting_id=meeting.id,
+        )
+        queued += 1
+    db.session.flush()
+    return queued
+
+
+def current_members() -> list[User]:
+    """Members who may vote: admitted, not left, account not deleted."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.left_on.is_(None), User.deleted_at.is_(None))
+            .order_by(Membership.member_number)
+        )
+    )
+
+
+def upcoming_meetings(today: date | None = None) -> list[Meeting]:
+    today = today or coop_date()
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(Meeting.state == MeetingState.CONVENED, Meeting.held_on >= today)
+            .order_by(Meeting.held_on)
+        )
+    )
+
+
+def set_officers(
+    meeting: Meeting, *, chair: User, secretary: User, adjusters: Iterable[User]
+) -> None:
+    """Name the chair, the secretary and at least one adjuster (6:39–40)."""
+    adjusters = list(adjusters)
+    if not adjusters:
+        raise GovernanceError(_l("The minutes need at least one adjuster."))
+    if meeting.state in (MeetingState.CLOSED, MeetingState.PUBLISHED):
+        raise GovernanceError(_l("The meeting is over; its officers can no longer change."))
+    for officer in list(meeting.officers):
+        db.session.delete(officer)
+    db.session.flush()
+    wanted = [(chair, OfficerRole.CHAIR), (secretary, OfficerRole.SECRETARY)]
+    wanted += [(person, OfficerRole.ADJUSTER) for person in adjusters]
+    for person, role in wanted:
+        db.session.add(MeetingOfficer(meeting_id=meeting.id, user_id=person.id, role=role))
+    db.session.flush()
+    db.session.expire(meeting, ["officers"])
+
+
+def is_chair(meeting: Meeting, user: User) -> bool:
+    return user.id in meeting.officer_ids(OfficerRole.CHAIR)
+
+
+# --- motions --------------------------------------------------------------------------------
+
+
+def add_motion(
+    meeting: Meeting,
+    *,
+    kind: str,
+    title: str,
+    proposer: User,
+    by_board: bool,
+    body: str = "",
+    majority: str = Majority.SIMPLE,
+    ballot: str = BallotKind.OPEN,
+    fee_bps: int | None = None,
+    community_bps: int | None = None,
+    effective_from: date | None = None,
+    setting_key: str | None = None,
+    setting_value: str | None = None,
+    project_id: int | None = None,
+    subject_member_id: int | None = None,
+    reserve_ore: int | None = None,
+    fiscal_year: int | None = None,
+    candidates: Iterable[int] = (),
+    seats: int = 1,
+    today: date | None = None,
+) -> Motion:
+    """A motion: the board's goes on the agenda; a member's waits for the board, and must come
+    before the meeting's deadline for motions."""
+    kind, majority, ballot = MotionKind(kind), Majority(majority), BallotKind(ballot)
+    today = today or coop_date()
+    if meeting.state not in (MeetingState.DRAFT, MeetingState.CONVENED):
+        raise GovernanceError(_l("This meeting is over; it takes no more motions."))
+    if not by_board:
+        if not proposer.is_member:
+            raise NotAllowed(_l("Only members may submit motions."))
+        deadline = meeting.motion_deadline or meeting.held_on - timedelta(days=1)
+        if today > deadline:
+            raise GovernanceError(
+                _l("The deadline for motions to this meeting was %(day)s."),
+                day=deadline.isoformat(),
+            )
+    if not title.strip():
+        raise GovernanceError(_l("A motion needs a title."))
+    if kind == MotionKind.STATUTES:
+        if majority == Majority.SIMPLE:
+            raise GovernanceError(_l("A change of the statutes needs at least two thirds."))
+        if not meeting.changes_statutes:
+            raise GovernanceError(
+                _l("This meeting was not convened to change the statutes (a longer notice).")
+            )
+        if setting_key is not None and setting_key not in SETTING_DEFAULTS:
+            raise GovernanceError(_l("There is no statutes setting %(key)s."), key=setting_key)
+    if kind in (MotionKind.FEE, MotionKind.COMMUNITY_SHARE):
+        needed = fee_bps if kind == MotionKind.FEE else community_bps
+        if needed is None or effective_from is None:
+            raise FeeDecisionError(_l("A fee motion needs the new rate and the date it applies."))
+        for bps in (fee_bps, community_bps):
+            if bps is not None and not 0 <= bps <= 10_000:
+                raise FeeDecisionError(_l("A rate is between 0 and 100 %%."))
+        check_fee_effective_date(effective_from, meeting.held_on, today)
+    if kind == MotionKind.PROJECT and project_id is None:
+        raise GovernanceError(_l("Choose the project the meeting is to approve."))
+    if kind == MotionKind.DISPOSITION:
+        fiscal_year = fiscal_year or meeting.fiscal_year
+        if fiscal_year is None:
+            raise GovernanceError(_l("Say which year's result the motion disposes of."))
+    position = (
+        db.session.scalar(
+            select(func.coalesce(func.max(Motion.position), 0)).where(
+                Motion.meeting_id == meeting.id
+            )
+        )
+        + 1
+    )
+    motion = Motion(
+        meeting_id=meeting.id,
+        position=position,
+        kind=kind,
+        title=title.strip(),
+        body=body.strip(),
+        majority=majority,
+        ballot=ballot,
+        state=MotionState.ON_AGENDA if by_board else MotionState.SUBMITTED,
+        proposer_id=proposer.id,
+        fee_bps=fee_bps,
+        community_bps=community_bps,
+        effective_from=effective_from,
+        setting_key=setting_key,
+        setting_value=setting_value,
+        project_id=project_id,
+        subject_member_id=subject_member_id,
+        reserve_ore=reserve_ore,
+        fiscal_year=fiscal_year,
+        seats=seats,
+    )
+    db.session.add(motion)
+    db.session.flush()
+    for user_id in candidates:
+        db.session.add(Candidate(motion_id=motion.id, user_id=user_id))
+    db.session.flush()
+    return motion
+
+
+def place_on_agenda(motion: Motion, *, accept: bool = True) -> None:
+    """The board puts a member's motion on the agenda (or records that it did not)."""
+    if motion.state != MotionState.SUBMITTED:
+        raise GovernanceError(_l("This motion is not waiting for the board."))
+    motion.state = MotionState.ON_AGENDA if accept else MotionState.REJECTED_BY_BOARD
+    db.session.flush()
+
+
+def add_candidate(motion: Motion, user: User) -> Candidate:
+    if not motion.is_election or motion.state != MotionState.ON_AGENDA:
+        raise GovernanceError(_l("Candidates can only be added to an election before voting."))
+    candidate = Candidate(motion_id=motion.id, user_id=user.id)
+    db.session.add(candidate)
+    db.session.flush()
+    return candidate
+
+
+# --- proxies --------------------------------------------------------------------------------
+
+
+def one_year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def proxy_is_valid(proxy: Proxy, meeting: Meeting) -> bool:
+    """Written and dated no more than a year before the meeting, and not revoked (6:4)."""
+    return (
+        proxy.revoked_at is None
+        and one_year_before(meeting.held_on) <= proxy.signed_on <= meeting.held_on
+    )
+
+
+def grant_proxy(
+    meeting: Meeting,
+    principal: User,
+    holder: User,
+    signed_on: date,
+    *,
+    registered_by: User,
+    note: str = "",
+) -> Proxy:
+    """Record a written proxy: `holder` may vote for `principal` at this meeting."""
+    if meeting.state != MeetingState.CONVENED and meeting.state != MeetingState.DRAFT:
+        raise GovernanceError(_l("This meeting is over."))
+    if principal.id == holder.id:
+        raise GovernanceError(_l("A member cannot be their own proxy."))
+    if not principal.is_member or not holder.is_member:
+        raise GovernanceError(_l("A proxy is given by a member to another member."))
+    if signed_on > coop_date() or signed_on > meeting.held_on:
+        raise GovernanceError(_l("A proxy cannot be dated in the future."))
+    if signed_on < one_year_before(meeting.held_on):
+        raise GovernanceError(
+            _l("A proxy may be no more than a year old at the meeting; this one is from %(day)s."),
+            day=signed_on.isoformat(),
+        )
+    if live_proxy(meeting, principal_id=principal.id) is not None:
+        raise GovernanceError(
+            _l("%(name)s has already given a proxy for this meeting."), name=principal.name
+        )
+    if live_proxy(meeting, holder_id=holder.id) is not None:
+        raise GovernanceError(
+            _l("%(name)s already holds a proxy for this meeting; one principal per holder."),
+            name=holder.name,
+        )
+    proxy = Proxy(
+        meeting_id=meeting.id,
+        principal_id=principal.id,
+        holder_id=holder.id,
+        signed_on=signed_on,
+        note=note.strip(),
+        registered_by_id=registered_by.id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(proxy)
+    except IntegrityError:
+        raise GovernanceError(_l("Each member gives and holds at most one proxy.")) from None
+    return proxy
+
+
+def live_proxy(
+    meeting: Meeting, *, principal_id: int | None = None, holder_id: int | None = None
+) -> Proxy | None:
+    query = select(Proxy).where(Proxy.meeting_id == meeting.id, Proxy.revoked_at.is_(None))
+    if principal_id is not None:
+        query = query.where(Proxy.principal_id == principal_id)
+    if holder_id is not None:
+        query = query.where(Proxy.holder_id == holder_id)
+    return db.session.scalar(query)
+
+
+def revoke_proxy(proxy: Proxy, at: datetime | None = None) -> None:
+    """The principal takes the proxy back (votes already cast through it stand)."""
+    if proxy.revoked_at is None:
+        proxy.revoked_at = _now(at)
+        db.session.flush()
+
+
+# --- voting ---------------------------------------------------------------------------------
+
+
+def valid_choices(motion: Motion) -> list[str]:
+    if motion.is_election:
+        return [f"candidate:{c.id}" for c in motion.candidates] + [Choice.ABSTAIN]
+    return [Choice.YES, Choice.NO, Choice.ABSTAIN]
+
+
+def open_vote(motion: Motion, by: User, at: datetime | None = None) -> None:
+    """The chair opens the vote on a motion, on the day of the meeting or later."""
+    if not is_chair(motion.meeting, by):
+        raise NotAllowed(_l("Only the chair opens and closes votes."))
+    if motion.meeting.state != MeetingState.CONVENED:
+        raise GovernanceError(_l("Votes are held only at a convened meeting."))
+    if motion.state != MotionState.ON_AGENDA:
+        raise GovernanceError(_l("This motion cannot be opened for voting now."))
+    if coop_date(_now(at)) < motion.meeting.held_on:
+        raise GovernanceError(
+            _l("Voting opens at the meeting, on %(day)s."), day=motion.meeting.held_on.isoformat()
+        )
+    if motion.is_election and not motion.candidates:
+        raise GovernanceError(_l("An election needs candidates."))
+    motion.state = MotionState.OPEN
+    motion.opened_at = _now(at)
+    db.session.flush()
+
+
+def cast_vote(
+    motion: Motion,
+    voter: User,
+    choice: str,
+    *,
+    on_behalf_of: User | None = None,
+    postal: bool = False,
+    at: datetime | None = None,
+) -> Channel:
+    """Record one member's ballot (their own, a principal's by proxy, or a postal vote)."""
+    meeting = motion.meeting
+    principal = on_behalf_of or voter
+    if on_behalf_of is not None and on_behalf_of.id != voter.id:
+        channel = Channel.PROXY
+    else:
+        principal, channel = voter, (Channel.POSTAL if postal else Channel.IN_PERSON)
+    if not voter.is_member or not principal.is_member:
+        raise NotAllowed(_l("Only members vote."))
+    if channel == Channel.POSTAL:
+        if not setting_enabled(POSTAL_VOTING):
+            raise GovernanceError(_l("The statutes do not allow postal votes."))
+        if meeting.state != MeetingState.CONVENED or motion.state not in (
+            MotionState.ON_AGENDA,
+            MotionState.OPEN,
+        ):
+            raise GovernanceError(_l("Postal votes are taken only before the vote closes."))
+    elif motion.state != MotionState.OPEN:
+        raise GovernanceError(_l("Voting on this motion is not open."))
+    if motion.subject_member_id is not None and motion.subject_member_id in (
+        voter.id,
+        principal.id,
+    ):
+        raise GovernanceError(_l("No one votes on their own discharge, in person or by proxy."))
+    if choice not in valid_choices(motion):
+        raise GovernanceError(_l("That is not one of the choices."))
+    holder_id = None
+    if channel == Channel.PROXY:
+        proxy = live_proxy(meeting, principal_id=principal.id)
+        if proxy is None or proxy.holder_id != voter.id:
+            raise NotAllowed(
+                _l("You hold no proxy for %(name)s at this meeting."), name=principal.name
+            )
+        if not proxy_is_valid(proxy, meeting):
+            raise GovernanceError(_l("The proxy is more than a year old at the meeting."))
+        holder_id = voter.id
+    if motion.is_secret:
+        _cast_secret(motion, voter, principal, channel, choice)
+    else:
+        _cast_open(motion, voter, principal, channel, choice, _now(at))
+    _register(meeting, principal, channel, holder_id)
+    return channel
+
+
+def _cast_open(motion, voter, principal, channel, choice, now) -> None:
+    existing = db.session.scalar(
+        select(Vote).where(Vote.motion_id == motion.id, Vote.member_id == principal.id)
+    )
+    if existing is not None:
+        if channel == Channel.PROXY and existing.channel != Channel.PROXY:
+            raise GovernanceError(
+                _l("%(name)s has voted personally; a personal vote beats a proxy."),
+                name=principal.name,
+            )
+        # A new ballot replaces the old one: still one vote for this member.
+        existing.choice, existing.channel, existing.cast_by_id = choice, channel, voter.id
+        existing.cast_at = now
+        db.session.flush()
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                Vote(
+                    motion_id=motion.id,
+                    member_id=principal.id,
+                    cast_by_id=voter.id,
+                    channel=channel,
+                    choice=choice,
+                    cast_at=now,
+                )
+            )
+    except IntegrityError:
+        raise GovernanceError(_l("A vote for this member has just been recorded.")) from None
+
+
+def _cast_secret(motion, voter, principal, channel, choice) -> None:
+    already = db.session.scalar(
+        select(BallotReceipt.id).where(
+            BallotReceipt.motion_id == motion.id, BallotReceipt.member_id == principal.id
+        )
+    )
+    if already is not None:
+        raise GovernanceError(
+            _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
+            name=principal.name,
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                BallotReceipt(
+                    motion_id=motion.id,
+                    member_id=principal.id,
+                    cast_by_id=voter.id,
+                    channel=channel,
+                )
+            )
+            db.session.flush()
+            db.session.add(SecretVote(id=secrets.token_hex(16), motion_id=motion.id, choice=choice))
+    except IntegrityError:
+        raise GovernanceError(
+            _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
+            name=principal.name,
+        ) from None
+
+
+def _register(meeting: Meeting, member: User, channel: Channel, holder_id: int | None) -> None:
+    """Keep the voting register: a personal appearance replaces representation."""
+    row = db.session.scalar(
+        select(Attendance).where(
+            Attendance.meeting_id == meeting.id, Attendance.member_id == member.id
+        )
+    )
+    if row is None:
+        db.session.add(
+            Attendance(
+                meeting_id=meeting.id,
+                member_id=member.id,
+                channel=channel,
+                represented_by_id=holder_id,
+            )
+        )
+    elif channel == Channel.IN_PERSON:
+        row.channel, row.represented_by_id = channel, None
+    db.session.flush()
+
+
+def has_voted(motion: Motion, member: User) -> bool:
+    model = BallotReceipt if motion.is_secret else Vote
+    return (
+        db.session.scalar(
+            select(model.id).where(model.motion_id == motion.id, model.member_id == member.id)
+        )
+        is not None
+    )
+
+
+def tally(motion: Motion) -> Counter:
+    """Counted ballots per choice: one per member, whatever the channel."""
+    if motion.is_secret:
+        query = select(SecretVote.choice, func.count()).where(SecretVote.motion_id == motion.id)
+        query = query.group_by(SecretVote.choice)
+    else:
+        query = select(Vote.choice, func.count()).where(Vote.motion_id == motion.id)
+        query = query.group_by(Vote.choice)
+    return Counter({choice: int(count) for choice, count in db.session.execute(query)})
+
+
+class TieNeedsChair(GovernanceError):
+    status_code = 409
+
+
+def motion_passes(majority: str, yes: int, no: int, casting_vote: str | None = None) -> bool:
+    """DESIGN §11: abstentions are not counted; simple majority is more than half of the votes
+    cast, with the chair's vote deciding a tie; two thirds and three quarters are at least that
+    share of the votes cast. Nothing passes when no votes were cast."""
+    cast = yes + no
+    if cast == 0:
+        return False
+    majority = Majority(majority)
+    if majority == Majority.TWO_THIRDS:
+        return 3 * yes >= 2 * cast
+    if majority == Majority.THREE_QUARTERS:
+        return 4 * yes >= 3 * cast
+    if yes != no:
+        return yes > no
+    if casting_vote not in (Choice.YES, Choice.NO):
+        raise TieNeedsChair(_l("The votes are tied: the chair's vote decides. Choose yes or no."))
+    return casting_vote == Choice.YES
+
+
+def elect(votes: Mapping[int, int], seats: int, seed: str | None) -> list[int]:
+    """The `seats` candidates with most votes; a tie for the last seat by lot, drawn with
+    `random.Random(seed)` over the candidates in id order (so the draw can be redone)."""
+    draw = random.Random(seed)  # noqa: S311 - a recorded lot, not a secret
+    lots = {candidate: draw.random() for candidate in sorted(votes)}
+    ranked = sorted(votes, key=lambda c: (-votes[c], lots[c]))
+    return [c for c in ranked[:seats] if votes[c] > 0]
+
+
+def needs_lot(votes: Mapping[int, int], seats: int) -> bool:
+    ranked = sorted(votes.values(), reverse=True)
+    return len(ranked) > seats and ranked[seats - 1] == ranked[seats] and ranked[seats] > 0
+
+
+def close_vote(
+    motion: Motion,
+    by: User,
+    *,
+    casting_vote: str | None = None,
+    at: datetime | None = None,
+) -> Motion:
+    """The chair closes the vote: count, decide by the motion's rule, and carry out what a
+    passed motion decides (a fee version, a setting, a project, the year's close)."""
+    if not is_chair(motion.meeting, by):
+        raise NotAllowed(_l("Only the chair opens and closes votes."))
+    if motion.state != MotionState.OPEN:
+        raise GovernanceError(_l("Voting on this motion is not open."))
+    counts = tally(motion)
+    now = _now(at)
+    motion.abstain_count = counts.get(Choice.ABSTAIN, 0)
+    if motion.is_election:
+        per_candidate = {c.id: counts.get(f"candidate:{c.id}", 0) for c in motion.candidates}
+        if needs_lot(per_candidate, motion.seats):
+            motion.lot_seed = secrets.token_hex(8)
+        elected = set(elect(per_candidate, motion.seats, motion.lot_seed))
+        for candidate in motion.candidates:
+            candidate.votes = per_candidate[candidate.id]
+            candidate.is_elected = candidate.id in elected
+        motion.yes_count, motion.no_count = sum(per_candidate.values()), 0
+        motion.passed = bool(elected)
+    else:
+        yes, no = counts.get(Choice.YES, 0), counts.get(Choice.NO, 0)
+        if yes == no and yes > 0 and motion.majority == Majority.SIMPLE:
+            casting_vote = casting_vote or _chairs_open_vote(motion, by)
+            if casting_vote in (Choice.YES, Choice.NO):
+                motion.chair_casting_vote = casting_vote
+        motion.yes_count, motion.no_count = yes, no
+        motion.passed = motion_passes(motion.majority, yes, no, casting_vote)
+    if motion.passed:
+        _carry_out(motion, by, coop_date(now))
+    motion.state = MotionState.DECIDED
+    motion.closed_at = now
+    db.session.flush()
+    return motion
+
+
+def _chairs_open_vote(motion: Motion, chair: User) -> str | None:
+    if motion.is_secret:
+        return None
+    return db.session.scalar(
+        select(Vote.choice).where(Vote.motion_id == motion.id, Vote.member_id == chair.id)
+    )
+
+
+def _carry_out(motion: Motion, by: User, today: date) -> None:
+    kind = MotionKind(motion.kind)
+    if kind in (MotionKind.FEE, MotionKind.COMMUNITY_SHARE):
+        apply_fee_decision(motion, today)
+    elif kind == MotionKind.STATUTES and motion.setting_key:
+        set_setting(motion.setting_key, motion.setting_value or "", motion)
+    elif kind == MotionKind.PROJECT and motion.project_id:
+        from rentalcoop.governance import fund
+
+        fund.approve_project(motion.project_id, by, motion=motion)
+    elif kind == MotionKind.DISPOSITION and motion.fiscal_year:
+        from rentalcoop.governance import close
+
+        close.post_close(motion.fiscal_year, motion, by=by, on=today)
+
+
+# --- the fee schedule (DESIGN §5, §11) -------------------------------------------------------
+
+
+def latest_fee_version() -> FeeScheduleVersion | None:
+    return db.session.scalar(
+        select(FeeScheduleVersion).order_by(FeeScheduleVersion.effective_from.desc()).limit(1)
+    )
+
+
+def check_fee_effective_date(effective_from: date, meeting_day: date, today: date) -> None:
+    """A new version starts no earlier than the meeting that decides it and today (never
+    backdated), and after every existing version (versions never overlap)."""
+    if effective_from < meeting_day or effective_from < today:
+        raise FeeDecisionError(
+            _l("A fee decision cannot apply before it is made: choose %(day)s or later."),
+            day=max(meeting_day, today).isoformat(),
+        )
+    latest = latest_fee_version()
+    if latest is not None and effective_from <= latest.effective_from:
+        raise FeeDecisionError(
+            _l(
+                "A fee schedule already applies from %(day)s; a new one must start after it, "
+                "so that versions never overlap."
+            ),
+            day=latest.effective_from.isoformat(),
+        )
+
+
+def apply_fee_decision(motion: Motion, today: date) -> FeeScheduleVersion:
+    """The passed fee or community-share motion becomes the next fee schedule version."""
+    check_fee_effective_date(motion.effective_from, motion.meeting.held_on, today)
+    base = latest_fee_version()
+    version = FeeScheduleVersion(
+        effective_from=motion.effective_from,
+        fee_bps=motion.fee_bps if motion.fee_bps is not None else base.fee_bps,
+        community_bps=(
+            motion.community_bps if motion.community_bps is not None else base.community_bps
+        ),
+        vat_bps=base.vat_bps,
+        decided_by=f"motion:{motion.id} {motion.meeting.title} ({motion.meeting.held_on})",
+    )
+    db.session.add(version)
+    db.session.flush()
+    motion.fee_version_id = version.id
+    db.session.flush()
+    return version
+
+
+def fee_history() -> list[tuple[FeeScheduleVersion, Motion | None]]:
+    """Every fee schedule version, newest first, with the motion that decided it."""
+    rows = db.session.execute(
+        select(FeeScheduleVersion, Motion)
+        .outerjoin(Motion, Motion.fee_version_id == FeeScheduleVersion.id)
+        .order_by(FeeScheduleVersion.effective_from.desc())
+    ).all()
+    return [(version, motion) for version, motion in rows]
+
+
+# --- the end of the meeting and the minutes --------------------------------------------------
+
+
+def close_meeting(meeting: Meeting, at: datetime | None = None) -> None:
+    """The board closes the meeting once every item on the agenda is decided; the minutes then
+    wait for the signatures."""
+    if meeting.state != MeetingState.CONVENED:
+        raise GovernanceError(_l("Only a convened meeting can be closed."))
+    undecided = [m for m in meeting.motions if m.state in (MotionState.ON_AGENDA, MotionState.OPEN)]
+    if undecided:
+        raise GovernanceError(
+            _l("These items are not decided yet: %(items)s."),
+            items=", ".join(m.title for m in undecided),
+        )
+    roles = {o.role for o in meeting.officers}
+    if not {OfficerRole.CHAIR, OfficerRole.SECRETARY, OfficerRole.ADJUSTER} <= roles:
+        raise GovernanceError(_l("Name the chair, the secretary and an adjuster first."))
+    for motion in meeting.motions:
+        if motion.state == MotionState.SUBMITTED:
+            motion.state = MotionState.REJECTED_BY_BOARD
+    meeting.state = MeetingState.CLOSED
+    meeting.closed_at = _now(at)
+    db.session.flush()
+
+
+def sign_minutes(meeting: Meeting, user: User, at: datetime | None = None) -> bool:
+    """An officer signs (the chair and secretary) or checks (an adjuster) the minutes; when all
+    have, they are published to the members. Returns whether they are published now."""
+    if meeting.state != MeetingState.CLOSED:
+        raise GovernanceError(_l("These minutes are not waiting for signatures."))
+    mine = [o for o in meeting.officers if o.user_id == user.id]
+    if not mine:
+        raise NotAllowed(_l("Only the chair, the secretary and the adjusters sign the minutes."))
+    now = _now(at)
+    for officer in mine:
+        officer.signed_at = officer.signed_at or now
+    if all(o.signed_at is not None for o in meeting.officers):
+        meeting.state = MeetingState.PUBLISHED
+        meeting.published_at = now
+    db.session.flush()
+    return meeting.state == MeetingState.PUBLISHED
+
+
+def voting_register(meeting: Meeting) -> list[Attendance]:
+    return list(
+        db.session.scalars(
+            select(Attendance)
+            .where(Attendance.meeting_id == meeting.id)
+            .order_by(Attendance.member_id)
+        )
+    )
+
+
+def open_motions_for(member: User) -> list[Motion]:
+    """Votes open now at convened meetings, for the member home page."""
+    return list(
+        db.session.scalars(
+            select(Motion)
+            .join(Meeting)
+            .where(Motion.state == MotionState.OPEN, Meeting.state == MeetingState.CONVENED)
+            .order_by(Meeting.held_on, Motion.position)
+        )
+    )
