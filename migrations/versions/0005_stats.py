@@ -43,6 +43,7 @@ def upgrade():
     sa.Column('measure', sa.String(length=32), nullable=False),
     sa.Column('value', sa.Float(), nullable=True),
     sa.Column('flag', sa.String(length=1), nullable=False),
+    sa.Column('is_empty', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.CheckConstraint("flag <> 'c' OR value IS NULL", name=op.f('ck_stats_cells_withheld_has_no_value')),
     sa.CheckConstraint("flag IN ('', 'c')", name=op.f('ck_stats_cells_flag_known')),
     sa.CheckConstraint("period_kind IN ('month', 'quarter', 'ytd')", name=op.f('ck_stats_cells_period_kind_known')),

@@ -24,7 +24,11 @@ are all published or all withheld together (they share their contributors):
    partner withheld, and the relations are checked again, until no withheld cell is
    determined.
    Cells withheld by an earlier version of the same month stay withheld (`sticky`): a
-   correction must not publish what was hidden, or one changed booking would reveal it.
+   correction must not publish what was hidden, or one changed booking would reveal it. The
+   audit of a correction solves the earlier versions' relations too (a cell withheld in both
+   taken as unchanged), so a cell that a correction newly withholds cannot be recovered by
+   difference with what the earlier version published: its partners must be cells whose
+   values changed as well.
 4. **Rounding** of what is published: counts to the nearest multiple of `round_counts`,
    nights to `round_nights`, halves up. Percentages and averages are computed from the
    unrounded numbers, then occupancy rounded to a whole per cent and the average stay to one
@@ -245,13 +249,20 @@ def protect(
     known: Iterable[Hashable] = (),
     fixed_withheld: Iterable[Hashable] = (),
     fixed_published: Iterable[Hashable] = (),
+    earlier_versions: Iterable[tuple[Iterable[Hashable], Iterable[Hashable]]] = (),
 ) -> Protection:
     """Decide which cells of a release to withhold.
 
     `cells` are this release's cells; `relations` may also name cells of earlier releases,
     whose state is fixed (`fixed_withheld` / `fixed_published`). `sticky` cells were withheld by
     an earlier version of this month; `known` cells were published by one with the same values.
+    `earlier_versions` are (withheld cells, of them the empty ones) of each earlier version of
+    this month: the audit solves their relations together with this version's, taking a cell
+    withheld in both to be unchanged and an empty one to be known as zero (the attacker's best
+    case), so that a correction cannot give a cell away by difference with what an earlier
+    version published.
     """
+    earlier_versions = [set(w) - set(e) for w, e in earlier_versions]
     fixed_withheld = set(fixed_withheld)
     fixed_published = set(fixed_published)
     known = set(known) | fixed_published
@@ -288,6 +299,23 @@ def protect(
         for c in relation.cells:
             by_cell.setdefault(c, []).append(relation)
 
+    def nearest_candidates(cell: Hashable) -> set[Hashable]:
+        """Publishable cells in the relations of `cell`, or, when all of those are withheld
+        already, in the relations of the withheld cells around it (breadth first)."""
+        seen, frontier = {cell}, [cell]
+        while frontier:
+            options = {o for c in frontier for r in by_cell.get(c, ()) for o in candidates(r)}
+            if options:
+                return options
+            frontier = [
+                o
+                for c in frontier
+                for r in by_cell.get(c, ())
+                for o in r.cells
+                if o not in seen and o in withheld and not seen.add(o)
+            ]
+        return set()
+
     while True:
         # Each relation: 0 or ≥ 2 protecting cells, to a fixed point.
         changed = True
@@ -305,11 +333,12 @@ def protect(
                 changed = True
         # The audit: solved together, the relations must determine no protecting cell.
         unknown = {c for c in present if protecting(c)}
-        exposed = determined_cells(relations, unknown) - unprotected
+        systems = [(relations, unknown), *((relations, unknown & w) for w in earlier_versions)]
+        exposed = determined_cells_together(systems) - unprotected
         if not exposed:
             break
         for cell in sorted(exposed, key=repr):
-            options = {o for r in by_cell.get(cell, ()) for o in candidates(r)}
+            options = nearest_candidates(cell)
             if options:
                 withheld[cheapest(options)] = SECONDARY
                 break
@@ -318,40 +347,53 @@ def protect(
 
 
 def determined_cells(relations: Iterable[Relation], unknown: set[Hashable]) -> set[Hashable]:
-    """The unknown cells whose value the relations fix, given every other cell's value.
+    """The unknown cells whose value the relations fix, given every other cell's value."""
+    return determined_cells_together([(relations, unknown)])
+
+
+def determined_cells_together(
+    systems: Iterable[tuple[Iterable[Relation], set[Hashable]]],
+) -> set[Hashable]:
+    """The unknowns fixed by several systems of relations solved together (each with its own
+    unknowns; an unknown of the same name is the same value in all of them).
 
     Gauss–Jordan elimination in exact fractions over the unknowns' coefficients (+1 for a
     total, −1 for a part): an unknown is determined exactly when its pivot row has no entry in
     a free column.
     """
     pivots: dict[Hashable, dict[Hashable, Fraction]] = {}
-    for relation in relations:
-        row: dict[Hashable, Fraction] = {}
-        for cell, sign in ((relation.total, 1), *((p, -1) for p in relation.parts)):
-            if cell in unknown:
-                row[cell] = row.get(cell, Fraction(0)) + sign
-        row = {c: v for c, v in row.items() if v}
-        for col in [c for c in row if c in pivots]:
-            factor = row.get(col)
-            if not factor:
-                continue
-            for c, v in pivots[col].items():
-                row[c] = row.get(c, Fraction(0)) - factor * v
-            row = {c: v for c, v in row.items() if v}
-        if not row:
-            continue
-        col = min(row, key=repr)
-        lead = row[col]
-        row = {c: v / lead for c, v in row.items()}
-        for other in list(pivots):
-            factor = pivots[other].get(col)
-            if factor:
-                other_row = dict(pivots[other])
-                for c, v in row.items():
-                    other_row[c] = other_row.get(c, Fraction(0)) - factor * v
-                pivots[other] = {c: v for c, v in other_row.items() if v}
-        pivots[col] = row
+    for relations, unknown in systems:
+        for relation in relations:
+            row: dict[Hashable, Fraction] = {}
+            for cell, sign in ((relation.total, 1), *((p, -1) for p in relation.parts)):
+                if cell in unknown:
+                    row[cell] = row.get(cell, Fraction(0)) + sign
+            _add_row({c: v for c, v in row.items() if v}, pivots)
     return {col for col, row in pivots.items() if len(row) == 1}
+
+
+def _add_row(row: dict[Hashable, Fraction], pivots: dict[Hashable, dict[Hashable, Fraction]]):
+    """Reduce `row` by the pivot rows; if anything is left, it becomes a new pivot row."""
+    for col in [c for c in row if c in pivots]:
+        factor = row.get(col)
+        if not factor:
+            continue
+        for c, v in pivots[col].items():
+            row[c] = row.get(c, Fraction(0)) - factor * v
+        row = {c: v for c, v in row.items() if v}
+    if not row:
+        return
+    col = min(row, key=repr)
+    lead = row[col]
+    row = {c: v / lead for c, v in row.items()}
+    for other in list(pivots):
+        factor = pivots[other].get(col)
+        if factor:
+            other_row = dict(pivots[other])
+            for c, v in row.items():
+                other_row[c] = other_row.get(c, Fraction(0)) - factor * v
+            pivots[other] = {c: v for c, v in other_row.items() if v}
+    pivots[col] = row
 
 
 # --- rounding ----------------------------------------------------------------------------------

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rentalcoop.db import UTCDateTime, utcnow
@@ -80,6 +89,9 @@ class StatsCell(db.Model):
     measure: Mapped[str] = mapped_column(String(32))
     value: Mapped[float | None] = mapped_column(Float)
     flag: Mapped[str] = mapped_column(String(1), default="")
+    # Internal, never exported: a withheld cell that had no units at all. A correction must
+    # know it, because a reader may take a withheld empty cell for zero (disclosure.protect).
+    is_empty: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     release: Mapped[StatsRelease] = relationship(back_populates="cells")
 

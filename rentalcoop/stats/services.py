@@ -335,7 +335,8 @@ def published_value(measure: str, raw, rules: Rules) -> float | None:
 
 # --- releases ----------------------------------------------------------------------------------
 
-Row = tuple[str, str, str, str, str, float | None, str]  # area, kind, label, type, measure, v, flag
+# area, kind, label, type, measure, value, flag, is_empty
+Row = tuple[str, str, str, str, str, float | None, str, bool]
 
 
 def latest_release(period: str) -> StatsRelease | None:
@@ -391,17 +392,20 @@ def published_releases() -> list[StatsRelease]:
     )
 
 
-def _key_states(release: StatsRelease) -> tuple[dict[CellKey, dict[str, float | None]], set]:
-    """A stored release's cells: published values by key, and the withheld keys."""
+def _key_states(release: StatsRelease):
+    """A stored release's cells: published values by key, the withheld keys, the empty ones."""
     values: dict[CellKey, dict[str, float | None]] = defaultdict(dict)
     withheld: set[CellKey] = set()
+    empty: set[CellKey] = set()
     for cell in release.cells:
         key = CellKey(release.period, cell.area_code, cell.period_kind, cell.property_type)
         if cell.flag == WITHHELD:
             withheld.add(key)
+            if cell.is_empty:
+                empty.add(key)
         else:
             values[key][cell.measure] = cell.value
-    return values, withheld
+    return values, withheld, empty
 
 
 def build_rows(
@@ -422,7 +426,10 @@ def build_rows(
                 value, flag = None, WITHHELD
             else:
                 value, flag = published_value(measure, cell.raw[measure], rules), ""
-            rows.append((key.area, key.kind, labels[key.kind], key.ptype, measure, value, flag))
+            empty = flag == WITHHELD and cell.contributions.is_empty
+            rows.append(
+                (key.area, key.kind, labels[key.kind], key.ptype, measure, value, flag, empty)
+            )
     return rows
 
 
@@ -445,13 +452,15 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
     # Earlier versions of this month: what they withheld stays withheld; what they published
     # with the same values is public already and cannot protect anything.
     sticky: set[CellKey] = set()
+    earlier_versions: list[tuple[set[CellKey], set[CellKey]]] = []
     versions = db.session.scalars(
         select(StatsRelease).where(StatsRelease.period == period).order_by(StatsRelease.version)
     ).all()
     published_before: dict[CellKey, list[dict]] = defaultdict(list)
     for version in versions:
-        values, withheld = _key_states(version)
+        values, withheld, empty = _key_states(version)
         sticky |= withheld
+        earlier_versions.append((withheld, empty))
         for key, measures in values.items():
             published_before[key].append(measures)
     known = set()
@@ -472,9 +481,9 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
         if other is None:
             continue
         earlier_months.append(other.period)
-        values, withheld = _key_states(other)
-        fixed_withheld |= withheld
-        fixed_published |= set(values)
+        values, withheld, empty = _key_states(other)
+        fixed_withheld |= withheld - empty
+        fixed_published |= set(values) | empty  # an empty cell is as good as known
     relations = disclosure.table_relations(period, areas, TYPES, earlier_months)
     protection = disclosure.protect(
         {k: c.contributions for k, c in cells.items()},
@@ -484,6 +493,7 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
         known=known,
         fixed_withheld=fixed_withheld,
         fixed_published=fixed_published,
+        earlier_versions=earlier_versions,
     )
     if protection.unprotected:
         current_app.logger.warning(
@@ -527,8 +537,9 @@ def release_month(
             measure=measure,
             value=value,
             flag=flag,
+            is_empty=empty,
         )
-        for area, kind, label, ptype, measure, value, flag in rows
+        for area, kind, label, ptype, measure, value, flag, empty in rows
     ]
     db.session.add(release)
     db.session.flush()
@@ -549,7 +560,16 @@ def release_order(release: StatsRelease) -> list[StatsCell]:
 
 def _rows_of(release: StatsRelease) -> list[Row]:
     return [
-        (c.area_code, c.period_kind, c.period_label, c.property_type, c.measure, c.value, c.flag)
+        (
+            c.area_code,
+            c.period_kind,
+            c.period_label,
+            c.property_type,
+            c.measure,
+            c.value,
+            c.flag,
+            c.is_empty,
+        )
         for c in release_order(release)
     ]
 
