@@ -284,10 +284,18 @@ def protect(
         return key in withheld and key not in known and not cells[key].is_empty
 
     def candidates(relation: Relation) -> list[Hashable]:
-        return [
+        """Cells of the relation worth withholding: published, with units, not public already
+        — or, when only cells published before with the same rounded values are left, those
+        (their exact values may have changed under the rounding, which is what protects)."""
+        fresh = [
             c
             for c in relation.cells
             if c in cells and c not in withheld and c not in known and not cells[c].is_empty
+        ]
+        return fresh or [
+            c
+            for c in relation.cells
+            if c in cells and c not in withheld and c in known and not cells[c].is_empty
         ]
 
     def cheapest(options: Iterable[Hashable]) -> Hashable:
