@@ -1,5 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from rentalcoop.i18n import _l
@@ -19,6 +27,10 @@ class BookingForm(FlaskForm):
         _l("Message to the host"),
         validators=[Optional(), Length(max=2000)],
         description=_l("Say hello and tell the host a little about your trip."),
+    )
+    # The community-fund project of DESIGN §12; 0 = the general fund. Choices: governance.fund.
+    community_project = SelectField(
+        _l("Your community share goes to"), coerce=int, default=0, choices=[SelectChoice(0, "")]
     )
     submit = SubmitField(_l("Book"))
 

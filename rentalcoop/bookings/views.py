@@ -47,6 +47,7 @@ def _as_host(booking: Booking) -> bool:
 
 
 def _review_page(listing, form, status=200, problem=None):
+    _project_choices(form)
     quote = None
     if form.check_in.data and form.check_out.data and form.guests.data:
         try:
@@ -66,6 +67,17 @@ def _review_page(listing, form, status=200, problem=None):
         ),
         status,
     )
+
+
+def _project_choices(form: BookingForm) -> None:
+    """The approved community-fund projects a guest may give the booking's share to."""
+    from wtforms.fields.choices import SelectChoice
+
+    from rentalcoop.governance.fund import approved_projects
+
+    form.community_project.choices = [SelectChoice(0, _("The general fund"))] + [
+        SelectChoice(project.id, project.title) for project in approved_projects()
+    ]
 
 
 @bp.get("/listings/<int:listing_id>/book")
@@ -92,6 +104,7 @@ def book(listing_id: int):
     require(current_user.has_role(Role.GUEST))
     listing = _published_listing_or_404(listing_id)
     form = BookingForm()
+    _project_choices(form)
     if not form.validate_on_submit():
         return _review_page(listing, form, 422)
     try:
@@ -103,6 +116,7 @@ def book(listing_id: int):
             form.guests.data,
             accepted_rules=form.accept_rules.data,
             message=form.message.data or "",
+            community_project_id=form.community_project.data or None,
         )
     except BookingError as err:
         db.session.rollback()

@@ -6,3 +6,12 @@ from flask import Blueprint
 bp = Blueprint("governance", __name__, template_folder="templates", cli_group="coop")
 
 from rentalcoop.governance import commands, models, views  # noqa: E402, F401
+
+
+@bp.app_template_global()
+def load_meeting(meeting_id: int):
+    """For mail templates, rendered later from the outbox with only the id."""
+    from rentalcoop.extensions import db
+    from rentalcoop.governance.models import Meeting
+
+    return db.session.get(Meeting, meeting_id)

@@ -392,7 +392,7 @@ def add_motion(
             raise FeeDecisionError(_l("A fee motion needs the new rate and the date it applies."))
         for bps in (fee_bps, community_bps):
             if bps is not None and not 0 <= bps <= 10_000:
-                raise FeeDecisionError(_l("A rate is between 0 and 100 %%."))
+                raise FeeDecisionError(_l("A rate is between 0 and 10 000 basis points."))
         check_fee_effective_date(effective_from, meeting.held_on, today)
     if kind == MotionKind.PROJECT and project_id is None:
         raise GovernanceError(_l("Choose the project the meeting is to approve."))

@@ -1,1 +1,704 @@
-"""Pages of the cooperative (filled below)."""
+"""Pages of the cooperative: meetings and votes, minutes, fees, the community fund, operating
+costs, the year's close and the member home. Thin: load, check access, call a service."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from rentalcoop.access import require, role_required
+from rentalcoop.accounts.models import Role, User
+from rentalcoop.errors import DomainError
+from rentalcoop.extensions import db
+from rentalcoop.governance import bp, close, costs, fund, services
+from rentalcoop.governance.forms import (
+    ActionForm,
+    CandidateForm,
+    CloseVoteForm,
+    CostForm,
+    MeetingForm,
+    MotionForm,
+    OfficersForm,
+    ProjectForm,
+    ProxyForm,
+    ReserveForm,
+    VoteForm,
+)
+from rentalcoop.governance.models import (
+    CHANNEL_LABELS,
+    CHOICE_LABELS,
+    Meeting,
+    MeetingState,
+    Motion,
+    MotionKind,
+    MotionState,
+    OfficerRole,
+    ProjectState,
+    Proxy,
+)
+from rentalcoop.i18n import _
+from rentalcoop.listings.pricing import coop_date
+
+
+def _meeting_or_404(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def _motion_or_404(motion_id: int) -> Motion:
+    motion = db.session.get(Motion, motion_id)
+    if motion is None:
+        abort(404)
+    return motion
+
+
+def _can_see(meeting: Meeting) -> bool:
+    """Members see convened meetings; the board also sees drafts."""
+    if current_user.is_board:
+        return True
+    return current_user.is_member and meeting.state != MeetingState.DRAFT
+
+
+def _back(meeting: Meeting, anchor: str = ""):
+    return redirect(url_for("governance.meeting", meeting_id=meeting.id) + anchor, 303)
+
+
+def _fail(err: DomainError, meeting: Meeting):
+    """A refused action: the reason as a flash message, back to the meeting (403 stays 403)."""
+    db.session.rollback()
+    if err.status_code == 403:
+        abort(403)
+    flash(err.message, "error")
+    return _back(meeting)
+
+
+def _member_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(m.id, f"{m.name} ({m.membership.member_number})")
+        for m in services.current_members()
+    ]
+
+
+def _project_choices(states=None) -> list[SelectChoice]:
+    return [SelectChoice(0, "—")] + [SelectChoice(p.id, p.title) for p in fund.projects(states)]
+
+
+# --- meetings --------------------------------------------------------------------------------
+
+
+@bp.get("/meetings")
+@role_required(Role.HOST, Role.BOARD)
+def meetings():
+    """Meetings, newest first: drafts for the board, the rest for every member."""
+    query = select(Meeting).order_by(Meeting.held_on.desc())
+    if not current_user.is_board:
+        query = query.where(Meeting.state != MeetingState.DRAFT)
+    return render_template(
+        "governance/meetings.html", meetings=list(db.session.scalars(query)), today=coop_date()
+    )
+
+
+@bp.route("/board/meetings/new", methods=["GET", "POST"])
+@role_required(Role.BOARD)
+def new_meeting():
+    """The board prepares a meeting; an annual meeting gets its fixed agenda."""
+    form = MeetingForm()
+    if form.validate_on_submit():
+        try:
+            meeting, warnings = services.create_meeting(
+                kind=form.kind.data,
+                format=form.format.data,
+                title=form.title.data,
+                starts_at=services.meeting_start(form.held_on.data, form.starts.data),
+                venue=form.venue.data or "",
+                join_info=form.join_info.data or "",
+                changes_statutes=form.changes_statutes.data,
+                motion_deadline=form.motion_deadline.data,
+                by=current_user,
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            return render_template("governance/new_meeting.html", form=form), 422
+        db.session.commit()
+        for warning in warnings:
+            flash(warning, "warning")
+        first, last = services.notice_window(meeting)
+        flash(
+            _(
+                "Meeting created. Send the notice between %(first)s and %(last)s.",
+                first=first.isoformat(),
+                last=last.isoformat(),
+            ),
+            "success",
+        )
+        return redirect(url_for("governance.meeting", meeting_id=meeting.id), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("governance/new_meeting.html", form=form), status
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@login_required
+def meeting(meeting_id: int):
+    """The meeting: notice, agenda, votes, proxies; the board's and the chair's controls."""
+    meeting = _meeting_or_404(meeting_id)
+    require(_can_see(meeting))
+    members = _member_choices()
+    is_chair = services.is_chair(meeting, current_user)
+    my_proxy = services.live_proxy(meeting, holder_id=current_user.id)
+    given = services.live_proxy(meeting, principal_id=current_user.id)
+    vote_forms = {}
+    voted = {}
+    for motion in meeting.motions:
+        if motion.state == MotionState.OPEN or (
+            motion.state == MotionState.ON_AGENDA
+            and services.setting_enabled(services.POSTAL_VOTING)
+        ):
+            form = VoteForm(prefix=f"m{motion.id}")
+            form.choice.choices = _choice_labels(motion)
+            vote_forms[motion.id] = form
+            voted[motion.id] = services.has_voted(motion, current_user)
+            if my_proxy is not None:
+                voted[(motion.id, my_proxy.principal_id)] = services.has_voted(
+                    motion, my_proxy.principal
+                )
+    officers_form = OfficersForm()
+    officers_form.chair.choices = members
+    officers_form.secretary.choices = members
+    officers_form.adjusters.choices = members
+    motion_form = MotionForm()
+    motion_form.project_id.choices = _project_choices((ProjectState.PROPOSED,))
+    proxy_form = ProxyForm()
+    proxy_form.principal.choices = members
+    proxy_form.holder.choices = [c for c in members if c.value != current_user.id]
+    candidate_form = CandidateForm()
+    candidate_form.candidate.choices = members
+    return render_template(
+        "governance/meeting.html",
+        meeting=meeting,
+        is_chair=is_chair,
+        is_board=current_user.is_board,
+        is_member=current_user.is_member,
+        vote_forms=vote_forms,
+        voted=voted,
+        my_proxy=my_proxy,
+        given=given,
+        proxies=list(db.session.scalars(select(Proxy).where(Proxy.meeting_id == meeting.id))),
+        window=services.notice_window(meeting),
+        officers_form=officers_form,
+        motion_form=motion_form,
+        proxy_form=proxy_form,
+        candidate_form=candidate_form,
+        close_form=CloseVoteForm(),
+        action=ActionForm(),
+        postal=services.setting_enabled(services.POSTAL_VOTING),
+        today=coop_date(),
+    )
+
+
+def _choice_labels(motion: Motion) -> list[SelectChoice]:
+    if motion.is_election:
+        return [SelectChoice(f"candidate:{c.id}", c.user.name) for c in motion.candidates] + [
+            SelectChoice("abstain", str(CHOICE_LABELS["abstain"]))
+        ]
+    return [SelectChoice(str(key), str(label)) for key, label in CHOICE_LABELS.items()]
+
+
+@bp.post("/meetings/<int:meeting_id>/notice")
+@role_required(Role.BOARD)
+def send_notice(meeting_id: int):
+    """Convene: the notice goes on the site and by mail to every member."""
+    meeting = _meeting_or_404(meeting_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        count = services.send_notice(meeting, current_user)
+    except DomainError as err:
+        return _fail(err, meeting)
+    db.session.commit()
+    flash(_("The notice is sent to %(count)s members.", count=count), "success")
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/officers")
+@role_required(Role.BOARD)
+def set_officers(meeting_id: int):
+    """The chair, the secretary and the adjusters of the meeting."""
+    meeting = _meeting_or_404(meeting_id)
+    form = OfficersForm()
+    members = _member_choices()
+    form.chair.choices = form.secretary.choices = form.adjusters.choices = members
+    if not form.validate_on_submit():
+        flash(_("Choose a chair, a secretary and at least one adjuster."), "error")
+        return _back(meeting)
+    try:
+        services.set_officers(
+            meeting,
+            chair=db.session.get(User, form.chair.data),
+            secretary=db.session.get(User, form.secretary.data),
+            adjusters=[db.session.get(User, uid) for uid in form.adjusters.data],
+        )
+    except DomainError as err:
+        return _fail(err, meeting)
+    db.session.commit()
+    flash(_("Officers saved."), "success")
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/motions")
+@role_required(Role.HOST, Role.BOARD)
+def add_motion(meeting_id: int):
+    """The board adds an item to the agenda; a member submits a motion for the board."""
+    meeting = _meeting_or_404(meeting_id)
+    require(_can_see(meeting))
+    form = MotionForm()
+    form.project_id.choices = _project_choices()
+    if not form.validate_on_submit():
+        flash(_("Please check the motion: %(errors)s", errors=_form_errors(form)), "error")
+        return _back(meeting)
+    try:
+        services.add_motion(
+            meeting,
+            kind=form.kind.data,
+            title=form.title.data,
+            body=form.body.data or "",
+            majority=form.majority.data,
+            ballot="secret" if form.is_secret.data else "open",
+            proposer=current_user,
+            by_board=current_user.is_board,
+            fee_bps=form.fee_bps.data,
+            community_bps=form.community_bps.data,
+            effective_from=form.effective_from.data,
+            project_id=form.project_id.data or None,
+        )
+    except DomainError as err:
+        return _fail(err, meeting)
+    db.session.commit()
+    flash(_("The motion is added."), "success")
+    return _back(meeting, "#agenda")
+
+
+def _form_errors(form) -> str:
+    return "; ".join(
+        f"{form[name].label.text}: {' '.join(errs)}" for name, errs in form.errors.items()
+    )
+
+
+@bp.post("/motions/<int:motion_id>/place")
+@role_required(Role.BOARD)
+def place_motion(motion_id: int):
+    """The board puts a member's motion on the agenda."""
+    motion = _motion_or_404(motion_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.place_on_agenda(motion, accept=request.form.get("accept", "1") == "1")
+    except DomainError as err:
+        return _fail(err, motion.meeting)
+    db.session.commit()
+    return _back(motion.meeting, "#agenda")
+
+
+@bp.post("/motions/<int:motion_id>/candidates")
+@role_required(Role.BOARD)
+def add_candidate(motion_id: int):
+    """A candidate for an election on the agenda."""
+    motion = _motion_or_404(motion_id)
+    form = CandidateForm()
+    form.candidate.choices = _member_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.add_candidate(motion, db.session.get(User, form.candidate.data))
+    except DomainError as err:
+        return _fail(err, motion.meeting)
+    db.session.commit()
+    return _back(motion.meeting, f"#motion-{motion.id}")
+
+
+@bp.post("/motions/<int:motion_id>/open")
+@login_required
+def open_vote(motion_id: int):
+    """The chair opens the vote."""
+    motion = _motion_or_404(motion_id)
+    require(services.is_chair(motion.meeting, current_user))
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.open_vote(motion, current_user)
+    except DomainError as err:
+        return _fail(err, motion.meeting)
+    db.session.commit()
+    return _back(motion.meeting, f"#motion-{motion.id}")
+
+
+@bp.post("/motions/<int:motion_id>/close")
+@login_required
+def close_vote(motion_id: int):
+    """The chair closes the vote; the result is counted and carried out."""
+    motion = _motion_or_404(motion_id)
+    require(services.is_chair(motion.meeting, current_user))
+    form = CloseVoteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.close_vote(motion, current_user, casting_vote=form.casting_vote.data or None)
+    except DomainError as err:
+        return _fail(err, motion.meeting)
+    db.session.commit()
+    flash(_("The vote is closed."), "success")
+    return _back(motion.meeting, f"#motion-{motion.id}")
+
+
+@bp.post("/motions/<int:motion_id>/vote")
+@role_required(Role.HOST)
+def vote(motion_id: int):
+    """A member's ballot: their own, or for the member whose proxy they hold."""
+    motion = _motion_or_404(motion_id)
+    require(_can_see(motion.meeting))
+    form = VoteForm(prefix=f"m{motion.id}")
+    form.choice.choices = _choice_labels(motion)
+    if not form.validate_on_submit():
+        flash(_("Choose how you vote."), "error")
+        return _back(motion.meeting, f"#motion-{motion.id}")
+    principal = None
+    if form.on_behalf_of.data:
+        principal = db.session.get(User, form.on_behalf_of.data)
+        if principal is None:
+            abort(404)
+    try:
+        services.cast_vote(
+            motion, current_user, form.choice.data, on_behalf_of=principal, postal=form.postal.data
+        )
+    except DomainError as err:
+        return _fail(err, motion.meeting)
+    db.session.commit()
+    if principal is not None:
+        flash(_("Your vote for %(name)s is recorded.", name=principal.name), "success")
+    else:
+        flash(_("Your vote is recorded."), "success")
+    return _back(motion.meeting, f"#motion-{motion.id}")
+
+
+@bp.post("/meetings/<int:meeting_id>/proxies")
+@role_required(Role.HOST, Role.BOARD)
+def grant_proxy(meeting_id: int):
+    """A member gives a proxy (dated today); the board registers a paper one with its date."""
+    meeting = _meeting_or_404(meeting_id)
+    require(_can_see(meeting))
+    form = ProxyForm()
+    members = _member_choices()
+    form.principal.choices = form.holder.choices = members
+    if not current_user.is_board:
+        form.principal.data = current_user.id
+    if not form.validate_on_submit():
+        flash(_("Choose who holds the proxy."), "error")
+        return _back(meeting, "#proxies")
+    signed_on = (
+        form.signed_on.data if current_user.is_board and form.signed_on.data else coop_date()
+    )
+    try:
+        services.grant_proxy(
+            meeting,
+            db.session.get(User, form.principal.data),
+            db.session.get(User, form.holder.data),
+            signed_on,
+            registered_by=current_user,
+            note=form.note.data or "",
+        )
+    except DomainError as err:
+        return _fail(err, meeting)
+    db.session.commit()
+    flash(_("The proxy is registered."), "success")
+    return _back(meeting, "#proxies")
+
+
+@bp.post("/proxies/<int:proxy_id>/revoke")
+@login_required
+def revoke_proxy(proxy_id: int):
+    """The principal (or the board) revokes a proxy."""
+    proxy = db.session.get(Proxy, proxy_id)
+    if proxy is None:
+        abort(404)
+    require(proxy.principal_id == current_user.id or current_user.is_board)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    services.revoke_proxy(proxy)
+    db.session.commit()
+    flash(_("The proxy is revoked."), "success")
+    return redirect(url_for("governance.meeting", meeting_id=proxy.meeting_id) + "#proxies", 303)
+
+
+@bp.post("/meetings/<int:meeting_id>/close")
+@role_required(Role.BOARD)
+def close_meeting(meeting_id: int):
+    """The board closes the meeting; the minutes go to the officers to sign."""
+    meeting = _meeting_or_404(meeting_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.close_meeting(meeting)
+    except DomainError as err:
+        return _fail(err, meeting)
+    db.session.commit()
+    return redirect(url_for("governance.minutes", meeting_id=meeting.id), 303)
+
+
+# --- minutes ---------------------------------------------------------------------------------
+
+
+def _is_officer(meeting: Meeting) -> bool:
+    return any(o.user_id == current_user.id for o in meeting.officers)
+
+
+@bp.get("/meetings/<int:meeting_id>/minutes")
+@login_required
+def minutes(meeting_id: int):
+    """The minutes: voting register, each motion with counts and outcome, signatures.
+    Published ones for members; before that for the officers and the board."""
+    meeting = _meeting_or_404(meeting_id)
+    if meeting.state == MeetingState.PUBLISHED:
+        require(current_user.is_member or current_user.is_board)
+    else:
+        require(
+            meeting.state == MeetingState.CLOSED and (current_user.is_board or _is_officer(meeting))
+        )
+    return render_template(
+        "governance/minutes.html",
+        meeting=meeting,
+        register=services.voting_register(meeting),
+        channel_labels=CHANNEL_LABELS,
+        can_sign=meeting.state == MeetingState.CLOSED
+        and any(o.user_id == current_user.id and o.signed_at is None for o in meeting.officers),
+        action=ActionForm(),
+        OfficerRole=OfficerRole,
+    )
+
+
+@bp.post("/meetings/<int:meeting_id>/minutes/sign")
+@login_required
+def sign_minutes(meeting_id: int):
+    """An officer signs (or, as adjuster, checks) the minutes."""
+    meeting = _meeting_or_404(meeting_id)
+    require(_is_officer(meeting))
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        published = services.sign_minutes(meeting, current_user)
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("governance.minutes", meeting_id=meeting.id), 303)
+    db.session.commit()
+    flash(
+        _("The minutes are signed and published to the members.")
+        if published
+        else _("Your signature is recorded."),
+        "success",
+    )
+    return redirect(url_for("governance.minutes", meeting_id=meeting.id), 303)
+
+
+# --- fees ------------------------------------------------------------------------------------
+
+
+@bp.get("/fees")
+@role_required(Role.HOST, Role.BOARD)
+def fees():
+    """The fee schedule's history, each version with the decision behind it."""
+    return render_template(
+        "governance/fees.html", history=services.fee_history(), today=coop_date()
+    )
+
+
+# --- community fund --------------------------------------------------------------------------
+
+
+@bp.get("/community-fund")
+def community_fund():
+    """The public fund ledger: money per project and month, amounts only (DESIGN §12)."""
+    return render_template(
+        "governance/community_fund.html",
+        ledger=fund.fund_ledger(),
+        projects=fund.projects((ProjectState.APPROVED,)),
+        proposed=fund.projects((ProjectState.PROPOSED,))
+        if current_user.is_authenticated and current_user.is_member
+        else [],
+        form=ProjectForm() if current_user.is_authenticated and current_user.is_member else None,
+        board_approves=services.setting_enabled(services.BOARD_APPROVES_PROJECTS),
+        action=ActionForm(),
+    )
+
+
+@bp.post("/community-fund/projects")
+@role_required(Role.HOST)
+def propose_project():
+    """A member proposes a local project."""
+    form = ProjectForm()
+    if not form.validate_on_submit():
+        flash(_("A project needs a name."), "error")
+        return redirect(url_for("governance.community_fund"), 303)
+    fund.propose_project(current_user, form.title.data, form.description.data or "")
+    db.session.commit()
+    flash(_("Thank you: the project is proposed. The meeting decides on it."), "success")
+    return redirect(url_for("governance.community_fund"), 303)
+
+
+@bp.post("/community-fund/projects/<int:project_id>/approve")
+@role_required(Role.BOARD)
+def approve_project(project_id: int):
+    """The board approves a project, when the statutes delegate it."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        fund.approve_project(project_id, current_user)
+    except DomainError as err:
+        db.session.rollback()
+        if err.status_code == 403:
+            abort(403)
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("governance.community_fund"), 303)
+
+
+# --- operating costs -------------------------------------------------------------------------
+
+
+@bp.route("/board/costs", methods=["GET", "POST"])
+@role_required(Role.BOARD)
+def operating_costs():
+    """The board enters operating costs; each is posted to the ledger."""
+    form = CostForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            costs.enter_cost(
+                form.spent_on.data,
+                form.category.data,
+                form.amount_ore.data,
+                form.note.data or "",
+                current_user,
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            status = 409
+        else:
+            db.session.commit()
+            flash(_("The cost is entered."), "success")
+            return redirect(url_for("governance.operating_costs"), 303)
+    elif form.is_submitted():
+        status = 422
+    return render_template("governance/costs.html", form=form, costs=costs.costs()), status
+
+
+# --- the year's close ------------------------------------------------------------------------
+
+
+@bp.route("/board/close/<int:year>", methods=["GET", "POST"])
+@role_required(Role.BOARD)
+def year_close(year: int):
+    """The close of a year for the board: F, C, O, S, R, D and every host's share."""
+    form = ReserveForm()
+    row = close.year_close(year)
+    if form.validate_on_submit():
+        try:
+            row = close.save_draft(year, form.reserve_ore.data)
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The draft close is saved."), "success")
+            return redirect(url_for("governance.year_close", year=year), 303)
+    if row is None:
+        figures = close.compute(year, 0)
+    else:
+        figures = None
+        form.reserve_ore.data = row.reserve_ore
+    names = dict(db.session.execute(select(User.id, User.name)).all())
+    return render_template(
+        "governance/close.html",
+        year=year,
+        row=row,
+        figures=figures,
+        names=names,
+        per_night=close.per_night_ore(row) if row is not None else None,
+        form=form,
+        approved=close.approved_disposition(year),
+    )
+
+
+def _csv(rows, name: str) -> Response:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";")
+    for row in rows:
+        writer.writerow(row)
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/board/close/<int:year>.csv")
+@role_required(Role.BOARD)
+def year_close_csv(year: int):
+    """The whole distribution table for a spreadsheet."""
+    row = close.year_close(year)
+    if row is None:
+        abort(404)
+    names = dict(db.session.execute(select(User.id, User.name)).all())
+    lines = [("member_id", "name", "nights", "amount_ore", "state")]
+    lines += [
+        (s.member_id, names.get(s.member_id, ""), s.nights, s.amount_ore, row.state)
+        for s in row.shares
+    ]
+    return _csv(lines, f"patronage-{year}.csv")
+
+
+@bp.get("/member/statements/<int:year>.csv")
+@role_required(Role.HOST)
+def statement_csv(year: int):
+    """My patronage statement for a closed year."""
+    share = close.statement(year, current_user.id)
+    row = close.year_close(year)
+    if share is None or row is None or row.state != "posted":
+        abort(404)
+    per_night = close.per_night_ore(row)
+    return _csv(
+        [
+            ("year", "nights", "ore_per_night", "amount_ore"),
+            (year, share.nights, per_night if per_night is not None else "", share.amount_ore),
+        ],
+        f"statement-{year}.csv",
+    )
+
+
+# --- the member home -------------------------------------------------------------------------
+
+
+@bp.get("/member")
+@role_required(Role.HOST)
+def member_home():
+    """My nights and refund estimate this year, open votes, meetings, statements, fees."""
+    today = coop_date()
+    return render_template(
+        "governance/member_home.html",
+        estimate=close.estimate_for(current_user, today),
+        open_motions=services.open_motions_for(current_user),
+        upcoming=services.upcoming_meetings(today),
+        statements=[(c, s, close.per_night_ore(c)) for c, s in close.closes_for(current_user.id)],
+        history=services.fee_history(),
+        today=today,
+        MotionKind=MotionKind,
+    )

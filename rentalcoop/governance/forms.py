@@ -1,0 +1,140 @@
+"""Forms of the cooperative's pages. Choices that depend on the database are set in the view."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from rentalcoop.governance.models import (
+    COST_CATEGORY_LABELS,
+    MAJORITY_LABELS,
+    MEETING_FORMAT_LABELS,
+    MEETING_KIND_LABELS,
+    MOTION_KIND_LABELS,
+    MotionKind,
+)
+from rentalcoop.i18n import _l
+
+
+def _choices(labels) -> list[SelectChoice]:
+    return [SelectChoice(str(key), label) for key, label in labels.items()]
+
+
+class MeetingForm(FlaskForm):
+    kind = SelectField(_l("Kind of meeting"), choices=_choices(MEETING_KIND_LABELS))
+    format = SelectField(_l("Held"), choices=_choices(MEETING_FORMAT_LABELS))
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    held_on = DateField(_l("Date"), validators=[InputRequired()])
+    starts = TimeField(_l("Starts at"), validators=[InputRequired()])
+    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=500)])
+    join_info = TextAreaField(
+        _l("How to join and vote online"), validators=[Optional(), Length(max=2000)]
+    )
+    changes_statutes = BooleanField(_l("The meeting is to change the statutes"))
+    motion_deadline = DateField(_l("Deadline for members' motions"), validators=[Optional()])
+    submit = SubmitField(_l("Create the meeting"))
+
+
+class MotionForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind"),
+        choices=[c for c in _choices(MOTION_KIND_LABELS) if c.value != MotionKind.ELECTION],
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    body = TextAreaField(_l("Proposal and reasons"), validators=[Optional(), Length(max=10_000)])
+    majority = SelectField(_l("Majority needed"), choices=_choices(MAJORITY_LABELS))
+    is_secret = BooleanField(_l("Secret ballot"))
+    fee_bps = IntegerField(
+        _l("New service fee in basis points (1500 = 15 %)"),
+        validators=[Optional(), NumberRange(min=0, max=10_000)],
+    )
+    community_bps = IntegerField(
+        _l("New community share in basis points of the net fee (5000 = 50 %)"),
+        validators=[Optional(), NumberRange(min=0, max=10_000)],
+    )
+    effective_from = DateField(_l("Applies to bookings made from"), validators=[Optional()])
+    project_id = SelectField(_l("Project"), coerce=int, choices=[], validate_choice=False)
+    submit = SubmitField(_l("Add the motion"))
+
+
+class OfficersForm(FlaskForm):
+    chair = SelectField(_l("Chair"), coerce=int, choices=[])
+    secretary = SelectField(_l("Secretary"), coerce=int, choices=[])
+    adjusters = SelectMultipleField(_l("Adjusters"), coerce=int, choices=[])
+    submit = SubmitField(_l("Save the officers"))
+
+
+class VoteForm(FlaskForm):
+    choice = RadioField(_l("Your vote"), choices=[], validators=[InputRequired()])
+    on_behalf_of = IntegerField(validators=[Optional()])
+    postal = BooleanField(_l("Postal vote"))
+    submit = SubmitField(_l("Vote"))
+
+
+class CloseVoteForm(FlaskForm):
+    casting_vote = SelectField(
+        _l("On a tie, the chair's vote"),
+        choices=[
+            SelectChoice("", "—"),
+            SelectChoice("yes", _l("Yes")),
+            SelectChoice("no", _l("No")),
+        ],
+        validators=[Optional()],
+    )
+    submit = SubmitField(_l("Close the vote"))
+
+
+class ProxyForm(FlaskForm):
+    principal = SelectField(_l("Member giving the proxy"), coerce=int, choices=[])
+    holder = SelectField(_l("Member holding the proxy"), coerce=int, choices=[])
+    signed_on = DateField(_l("Dated"), validators=[Optional()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Register the proxy"))
+
+
+class CandidateForm(FlaskForm):
+    candidate = SelectField(_l("Candidate"), coerce=int, choices=[])
+    submit = SubmitField(_l("Add the candidate"))
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs its CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class ProjectForm(FlaskForm):
+    title = StringField(_l("Project name"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("What it is for"), validators=[Optional(), Length(max=5000)])
+    submit = SubmitField(_l("Propose the project"))
+
+
+class CostForm(FlaskForm):
+    spent_on = DateField(_l("Date"), validators=[InputRequired()])
+    category = SelectField(_l("Category"), choices=_choices(COST_CATEGORY_LABELS))
+    amount_ore = IntegerField(
+        _l("Amount in öre (12 345 kr = 1234500)"),
+        validators=[InputRequired(), NumberRange(min=1, max=10**12)],
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Enter the cost"))
+
+
+class ReserveForm(FlaskForm):
+    reserve_ore = IntegerField(
+        _l("Reserve R in öre"), validators=[InputRequired(), NumberRange(min=0, max=10**13)]
+    )
+    submit = SubmitField(_l("Save the draft"))
