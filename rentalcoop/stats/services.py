@@ -7,10 +7,10 @@ to the end of M). Dates are Swedish calendar dates (Europe/Stockholm).
 
 Definitions, per cell (the units of the cell's area and type; the cell's period P):
 
-- A **unit** is a listing. Its **listed window** runs from the day it was first published to
-  the day it was archived (its last change once archived; open while published or paused —
-  pauses are not recorded, so a paused listing counts as listed). Drafts never published
-  have no window.
+- A **unit** is a listing. Its **listed window** runs from the day it was first published
+  (its creation day if that was not recorded) to the day it was archived (its last change
+  once archived; open while published or paused — pauses are not recorded, so a paused
+  listing counts as listed). Drafts never published have no window.
 - **listed_units**: units whose listed window meets P, or that have a booked night in P.
 - **booked nights**: nights of *stays* — bookings that are confirmed or completed (requested,
   unpaid, declined, expired and cancelled bookings are not stays). A night is a date
@@ -197,10 +197,13 @@ def load_units(year: int, month: int) -> list[Unit]:
             Listing.state,
             Listing.published_at,
             Listing.updated_at,
+            Listing.created_at,
         ).join(Area, Area.id == Listing.area_id)
     ).all()
     units: dict[int, Unit] = {}
-    for listing_id, code, ptype, host_id, state, published_at, updated_at in rows:
+    for listing_id, code, ptype, host_id, state, published_at, updated_at, created_at in rows:
+        if published_at is None and state in (ListingState.PUBLISHED, ListingState.PAUSED):
+            published_at = created_at  # published before the date was recorded
         listed_from = coop_date(published_at) if published_at else None
         listed_until = None
         if state == ListingState.ARCHIVED:
