@@ -600,7 +600,7 @@ def cells_by_key(release: StatsRelease) -> dict[tuple[str, str, str], dict[str, 
 
 
 def area_names() -> dict[str, str]:
-    return dict(db.session.execute(select(Area.code, Area.name)).tuples().all())
+    return {code: name for code, name in db.session.execute(select(Area.code, Area.name))}
 
 
 def year_series(release: StatsRelease) -> list[tuple[str, StatsCell | None, StatsCell | None]]:
