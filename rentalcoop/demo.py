@@ -170,11 +170,14 @@ def load_demo_data() -> bool:
     _demo_listings(rng, hosts, areas)
     db.session.commit()
     from rentalcoop.bookings.demo import load_demo_bookings
+    from rentalcoop.governance.demo import load_demo_governance, load_demo_projects
 
+    load_demo_projects(board)  # before the bookings, so guests can choose them
     load_demo_bookings(rng, board)
     _demo_reviews_and_messages()
     _demo_stats_release()
     _demo_calendar_exports()
+    load_demo_governance(board)
     return True
 
 

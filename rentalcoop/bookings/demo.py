@@ -94,7 +94,12 @@ def load_demo_bookings(rng: random.Random, board: User) -> int:
 
 def _priced(listing, guest, check_in, check_out, party, created, state) -> Booking:
     quote = pricing.quote(listing, check_in, check_out, party, at=created)
-    booking = services.new_booking(listing, guest, quote, state=state, at=created)
+    from rentalcoop.governance.demo import demo_project_for  # the guest's fund project
+
+    project_id = demo_project_for(listing.id, check_in)
+    booking = services.new_booking(
+        listing, guest, quote, state=state, at=created, community_project_id=project_id
+    )
     db.session.add(booking)
     db.session.flush()
     db.session.add(

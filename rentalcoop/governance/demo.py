@@ -1,0 +1,145 @@
+"""The cooperative in the demo town (`flask demo-data`): two community projects that guests
+chose when booking, last year's annual meeting with signed minutes, operating costs, and last
+year closed with its patronage statements.
+
+Everything goes through the services (notice, proxy, votes, the close), dated in the past; the
+mail they queue about the past is marked as not to be sent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select, update
+
+from rentalcoop.accounts.models import User
+from rentalcoop.db import utcnow
+from rentalcoop.extensions import db
+from rentalcoop.governance import close, costs, services
+from rentalcoop.governance.models import (
+    CommunityProject,
+    MeetingKind,
+    MotionKind,
+    ProjectState,
+)
+from rentalcoop.listings.pricing import coop_date
+from rentalcoop.outbox import OutboxMessage
+
+PROJECTS = [
+    ("Lekplatsen i Hamnen", "Nya gungor och en sandlåda vid hamnens lekplats."),
+    ("Ekby bygdegård", "Ett nytt kök i bygdegården, där föreningar och grannar möts."),
+]
+
+
+def load_demo_projects(board: User) -> list[int]:
+    """Two approved projects (approved when the cooperative was founded), before the demo
+    bookings are made so that guests can have chosen them."""
+    ids = []
+    for title, description in PROJECTS:
+        project = CommunityProject(
+            title=title,
+            description=description,
+            state=ProjectState.APPROVED,
+            proposed_by_id=board.id,
+            approved_by_id=board.id,
+            approved_at=datetime(2024, 3, 1, 12, tzinfo=UTC),
+        )
+        db.session.add(project)
+        db.session.flush()
+        ids.append(project.id)
+    db.session.commit()
+    return ids
+
+
+def demo_project_for(listing_id: int, check_in: date) -> int | None:
+    """The project a demo guest chose: a third each for the two projects and the general fund."""
+    ids = list(
+        db.session.scalars(
+            select(CommunityProject.id)
+            .where(CommunityProject.state == ProjectState.APPROVED)
+            .order_by(CommunityProject.id)
+        )
+    )
+    choice = (listing_id + check_in.toordinal()) % (len(ids) + 1)
+    return ids[choice - 1] if choice else None
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return services.meeting_start(day, time(hour, minute))
+
+
+def load_demo_governance(board: User) -> None:
+    """Last year's costs, annual meeting (minutes signed) and close; this year's costs so far."""
+    today = coop_date()
+    year = today.year - 1
+    if close.year_close(year) is not None:
+        return
+    hosts = list(
+        db.session.scalars(
+            select(User).where(User.email.like("host%@example.org")).order_by(User.id)
+        )
+    )
+    for month, category, amount, note in [
+        (12, "it", 150_000, "Servrar och e-post"),
+        (12, "accounting", 250_000, "Bokföring"),
+    ]:
+        costs.enter_cost(date(year, month, 10), category, amount, note, board)
+    for month in range(1, today.month):
+        costs.enter_cost(date(today.year, month, 10), "it", 150_000, "Servrar och e-post", board)
+    db.session.commit()
+
+    held_on = max(min(date(year + 1, 5, 20), today - timedelta(days=14)), date(year + 1, 1, 2))
+    meeting, _warnings = services.create_meeting(
+        kind=MeetingKind.ORDINARY,
+        format="hybrid",
+        title=f"Årsstämma {year + 1}",
+        starts_at=_at(held_on, 18),
+        venue="Ekby bygdegård, Storgatan 1",
+        join_info="Länk till det digitala mötet skickas till medlemmarna dagen före.",
+        motion_deadline=held_on - timedelta(weeks=3),
+        fiscal_year=year,
+        by=board,
+    )
+    services.send_notice(meeting, board, on=held_on - timedelta(weeks=5))
+    services.set_officers(meeting, chair=board, secretary=hosts[0], adjusters=[hosts[1]])
+    figures = close.compute(year, 0)
+    reserve = max(0, figures.surplus_ore // 10)
+    close.save_draft(year, reserve)
+    for motion in meeting.motions:
+        if motion.kind == MotionKind.DISPOSITION:
+            motion.reserve_ore = reserve
+            motion.body = "Styrelsen föreslår att tio procent av överskottet sparas och resten återbärs efter bokade nätter."
+        if motion.kind == MotionKind.ELECTION:
+            motion.seats = 2
+            services.add_candidate(motion, board)
+            services.add_candidate(motion, hosts[2])
+            services.add_candidate(motion, hosts[3])
+    services.grant_proxy(
+        meeting, hosts[4], hosts[5], held_on - timedelta(days=6), registered_by=board
+    )
+    voters = [board, *(h for h in hosts[:12] if h.id != hosts[4].id)]  # hosts[4] by proxy
+    start = _at(held_on, 18, 10)
+    for n, motion in enumerate(meeting.motions):
+        services.open_vote(motion, board, at=start + timedelta(minutes=5 * n))
+        for k, voter in enumerate(voters):
+            if motion.subject_member_id == voter.id:
+                continue  # jäv
+            if motion.is_election:
+                choice = f"candidate:{motion.candidates[k % 3 if k % 4 else 0].id}"
+            else:
+                choice = "no" if k == 7 else ("abstain" if k == 9 else "yes")
+            services.cast_vote(motion, voter, choice, at=start)
+            if voter.id == hosts[5].id and motion.subject_member_id != hosts[4].id:
+                services.cast_vote(motion, voter, choice, on_behalf_of=hosts[4], at=start)
+        services.close_vote(motion, board, at=start + timedelta(minutes=5 * n + 3))
+    services.close_meeting(meeting, at=_at(held_on, 20))
+    for officer in (board, hosts[0], hosts[1]):
+        services.sign_minutes(meeting, officer, at=_at(held_on + timedelta(days=5), 12))
+    db.session.commit()
+    # Nobody should get mail about the demo town's past.
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.template == "meeting_notice")
+        .values(sent_at=utcnow(), last_error="demo data: not sent")
+    )
+    db.session.commit()
