@@ -11,13 +11,14 @@ record conflicts with bookings made here and schedule the next run.
   Claims are taken one feed at a time, just before its fetch starts, so a lease only has to
   outlast one fetch (≤ `safe_fetch.TOTAL_TIMEOUT`), not the whole run. Two runners (cron
   overlapping itself, "sync now" during a run) never sync a feed twice.
-- **Concurrency.** Only the network runs in worker threads (a ThreadPoolExecutor,
-  `CALENDAR_SYNC_WORKERS`); they touch no database and hold the GIL only briefly. The main thread
-  claims, parses each body as it arrives and writes it. Why: parsing and writing are CPU work
-  that one interpreter cannot run in parallel anyway (the GIL), and when they ran in the workers
-  the writing thread waited for the GIL after every database call (measured: 3.9× instead of
-  the 8× goal); SQLite has one writer anyway, so one writing thread keeps every transaction short
-  without lock waits, and one session serves the whole run.
+- **Concurrency.** The network runs in worker threads (a ThreadPoolExecutor,
+  `CALENDAR_SYNC_WORKERS`); they touch no database. Parsing is CPU work the GIL keeps on one
+  core: in runs of many feeds it goes to a few forked parser processes
+  (`CALENDAR_SYNC_PARSE_PROCESSES`), otherwise the main thread parses. The main thread claims
+  each feed and writes each result as it arrives. Why one writer: SQLite has one writer anyway,
+  so 16 writing threads would only queue on its lock, and a writing thread that shares the GIL
+  with parsing threads waited for it after every database call (measured: 3.9× instead of the
+  8× goal). One writer keeps every transaction short and uses one session for the run.
 - **Per remote host.** At most `CALENDAR_SYNC_PER_HOST` fetches to one host name at a time (most
   feeds come from airbnb.com). The main thread only hands a worker a feed whose host has a free
   slot, taking hosts in turn, so no worker sits blocked behind a busy host.
