@@ -48,12 +48,14 @@ class Chart:
 
 
 def _nice_max(value: float) -> int:
-    """A round axis maximum at or above `value` (1, 2 or 5 × a power of ten)."""
-    if value <= 0:
-        return 10
-    step = 1
+    """A round axis maximum at or above `value` whose quarters are whole numbers
+    (4, 8, 20, 40, 80, 200, …)."""
+    for top in (4, 8):
+        if value <= top:
+            return top
+    step = 10
     while True:
-        for m in (1, 2, 5):
+        for m in (2, 4, 8):
             if step * m >= value:
                 return step * m
         step *= 10
