@@ -69,6 +69,16 @@ class Config:
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
     MAIL_FROM = os.environ.get("MAIL_FROM", "rentalcoop <noreply@rentalcoop.example>")
 
+    # Booking lifecycle (DESIGN §4): how long an unpaid hold and an unanswered request last,
+    # and how long a guest has to pay once the host accepted a request.
+    PAYMENT_HOLD_MINUTES = int(os.environ.get("PAYMENT_HOLD_MINUTES", "30"))
+    REQUEST_ANSWER_HOURS = int(os.environ.get("REQUEST_ANSWER_HOURS", "24"))
+    ACCEPTED_REQUEST_PAYMENT_HOURS = int(os.environ.get("ACCEPTED_REQUEST_PAYMENT_HOURS", "24"))
+    MESSAGE_RATE_LIMIT = "20 per minute;300 per day"
+    EXPORT_RATE_LIMIT = "3 per minute;10 per day"
+    # Trusted reverse proxies in front of the app (nginx: 1), so rate limits see client IPs.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "manual")
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
