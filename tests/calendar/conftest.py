@@ -2,7 +2,6 @@
 
 import pytest
 
-from rentalcoop import safe_fetch
 from tests.calendar.feedserver import FeedServer
 
 
@@ -16,12 +15,6 @@ def feeds():
     """A running local feed server on 127.0.0.1."""
     with FeedServer() as server:
         yield server
-
-
-@pytest.fixture
-def short_timeouts(monkeypatch):
-    monkeypatch.setattr(safe_fetch, "CONNECT_TIMEOUT", 0.5)
-    monkeypatch.setattr(safe_fetch, "TOTAL_TIMEOUT", 0.6)
 
 
 @pytest.fixture
