@@ -6,6 +6,7 @@ Services flush; the caller commits. Fetching and replacing a feed's nights is in
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ _PLATFORM_HOSTS = (
     ("live.com", "outlook"),
     ("icloud.com", "icloud"),
 )
+
+
+_OWN_EXPORT = re.compile(r"/ical/([A-Za-z0-9_-]{20,64})\.ics\Z")
 
 
 class CalendarError(DomainError):
@@ -226,6 +230,14 @@ def add_feed(listing: Listing, name: str, url: str) -> CalendarFeed:
         raise CalendarError(err._message, **err.params) from err
     if url.lower().startswith("webcal://"):
         url = "https://" + url[len("webcal://") :]
+    own = _OWN_EXPORT.search(urlsplit(url).path)
+    if own and db.session.scalar(
+        select(CalendarExport.listing_id).where(CalendarExport.token == own[1])
+    ):
+        # Importing our own export would turn every booking here into a "conflict" with itself.
+        raise CalendarError(
+            _l("This is an export link of this site. Add the other platform's export link.")
+        )
     feeds = feeds_of(listing)
     if len(feeds) >= MAX_FEEDS_PER_LISTING:
         raise CalendarError(

@@ -63,7 +63,7 @@ from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
 from rentalcoop.jobs import job
 from rentalcoop.listings.availability import add_months
-from rentalcoop.listings.models import Listing
+from rentalcoop.listings.models import Listing, ListingState
 
 log = logging.getLogger("rentalcoop.calendar.sync")
 
@@ -232,7 +232,10 @@ def candidates(
     query = (
         select(CalendarFeed.id, CalendarFeed.url, CalendarFeed.etag, Listing.timezone)
         .join(Listing, Listing.id == CalendarFeed.listing_id)
-        .where(or_(CalendarFeed.lease_until.is_(None), CalendarFeed.lease_until < now))
+        .where(
+            or_(CalendarFeed.lease_until.is_(None), CalendarFeed.lease_until < now),
+            Listing.state != ListingState.ARCHIVED,  # an archived home takes no bookings
+        )
         .order_by(CalendarFeed.next_run_at, CalendarFeed.id)
     )
     if not force:

@@ -276,3 +276,14 @@ def test_search_and_booking_refuse_imported_nights(app, client, setting):
         assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
     # The nights around it can still be booked.
     assert _book(client, lid, check_in + 2 * DAY, check_out).status_code == 303
+
+
+def test_our_own_export_link_cannot_be_imported(app, client, setting):
+    lid = setting["listing"]
+    login(client, "anna@example.org")
+    _post(client, lid, "export-link")
+    with app.app_context():
+        token = db.session.scalar(select(CalendarExport.token))
+    response = _add(client, lid, "Loop", f"http://127.0.0.1:5000/ical/{token}.ics")
+    assert response.status_code == 422
+    assert "export link of this site" in text_of(response)

@@ -419,3 +419,12 @@ def test_an_emptied_feed_with_an_etag_is_still_cleared_on_the_second_run(app, fe
     assert _feed(app, feed_id).etag is None  # held: the next run must not be a 304
     _sync(app)
     assert _rows(app, feed_id) == set()
+
+
+def test_feeds_of_archived_listings_are_not_fetched(app, feeds, home):
+    _add_feed(app, home, feeds.set("/arch.ics", calendar()))
+    with app.app_context():
+        db.session.get(factories.Listing, home).state = "archived"
+        db.session.commit()
+    assert _sync(app).total == 0
+    assert feeds.hits["/arch.ics"] == 0
