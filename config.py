@@ -114,6 +114,8 @@ class Config:
     CALENDAR_ALLOW_LOOPBACK = False
     # The domain in exported UIDs (`booking-<id>@<domain>`); unset = the request's host name.
     CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN")
+    # The public address, for links in mail sent by `flask jobs run` (no request to take it from).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     SITE_NAME = "rentalcoop"
     TOWN_NAME = os.environ.get("TOWN_NAME", "Ekby")
     ALLOW_DEMO_DATA = False

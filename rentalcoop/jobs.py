@@ -48,15 +48,19 @@ def purge_reset_tokens() -> int:
 
 def run_all(only: str | None = None) -> dict[str, int]:
     done = {}
-    for name, func in JOBS.items():
+    # Mail goes last, so what the other jobs queued this run goes out in the same run.
+    for name, func in sorted(JOBS.items(), key=lambda item: item[0] == "send-mail"):
         if only and name != only:
             continue
         try:
             done[name] = func()
+            db.session.commit()
         except Exception:
             db.session.rollback()
             log.exception("job %s failed", name)
             done[name] = -1
+        finally:
+            db.session.remove()  # each job starts from a fresh session and snapshot
     return done
 
 

@@ -10,9 +10,10 @@ a crash between handing it to SMTP and recording that leaves it claimed, and it 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context
 from sqlalchemy import JSON, String, Text, event, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -73,6 +74,13 @@ def _claim(session: Session, message_id: int) -> bool:
     return claimed.rowcount == 1
 
 
+def _link_context():
+    """Mail links need the site's address; from a job there is no request to take it from."""
+    if has_request_context():
+        return nullcontext()
+    return current_app.test_request_context("/", base_url=current_app.config["BASE_URL"])
+
+
 def send_pending(limit: int = 100) -> int:
     """Send queued mail that is not sent or being sent; returns how many went out.
 
@@ -102,9 +110,10 @@ def send_pending(limit: int = 100) -> int:
                 continue  # another sender has it
             message = session.get(OutboxMessage, message_id)
             try:
-                mail.send_mail(
-                    message.to_address, message.locale, message.template, **message.context
-                )
+                with _link_context():
+                    mail.send_mail(
+                        message.to_address, message.locale, message.template, **message.context
+                    )
             except Exception as err:  # noqa: BLE001 - kept for a retry; the error is recorded
                 log.warning("mail %s not sent: %s", message_id, type(err).__name__)
                 message.last_error = f"{type(err).__name__}: {err}"[:500]
