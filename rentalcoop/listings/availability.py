@@ -17,7 +17,18 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    false,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
@@ -160,14 +171,25 @@ def stay_rule_problem(listing: Listing, check_in: date, check_out: date, today: 
     return None
 
 
-def stay_rules_allow(check_in: date, check_out: date, today: date) -> list[ColumnElement[bool]]:
-    """SQL conditions on `listings` equal to `stay_rule_problem(...) is None`."""
+def stay_rule_values(check_in: date, check_out: date, today: date) -> dict[str, int] | None:
+    """The values `stay_rules_sql()` compares with, or None when no listing can take the stay."""
     nights = (check_out - check_in).days
     if nights < 1 or check_in < today:
-        return [false()]
+        return None
+    return {
+        "stay_nights": nights,
+        "notice_days": (check_in - today).days,
+        "window_months": months_needed(today, check_out),
+    }
+
+
+def stay_rules_sql() -> list[ColumnElement[bool]]:
+    """SQL conditions on `listings` equal to `stay_rule_problem(...) is None`, given the bind
+    parameters of `stay_rule_values(...)` (a statement built once serves every stay)."""
+    nights = bindparam("stay_nights", type_=Integer)
     return [
         Listing.min_nights <= nights,
         Listing.max_nights >= nights,
-        Listing.advance_notice_days <= (check_in - today).days,
-        Listing.booking_window_months >= months_needed(today, check_out),
+        Listing.advance_notice_days <= bindparam("notice_days", type_=Integer),
+        Listing.booking_window_months >= bindparam("window_months", type_=Integer),
     ]

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Date, bindparam, select
 
 from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
+from rentalcoop.listings import reads
 from rentalcoop.listings.models import FeeScheduleVersion, Listing, NightPrice
 
 # The cooperative's dates (fee schedule decisions, "today") are Swedish calendar dates.
@@ -159,6 +160,39 @@ def fee_schedule_in_force(at: datetime | date | None = None) -> FeeScheduleVersi
     return version
 
 
+@reads.once
+def _rates_statement():
+    return (
+        select(
+            FeeScheduleVersion.fee_bps,
+            FeeScheduleVersion.community_bps,
+            FeeScheduleVersion.vat_bps,
+            FeeScheduleVersion.id,
+        )
+        .where(FeeScheduleVersion.effective_from <= bindparam("on", type_=Date))
+        .order_by(FeeScheduleVersion.effective_from.desc())
+        .limit(1)
+    )
+
+
+def fee_rates_in_force(at: datetime | date | None = None) -> FeeRates:
+    """The rates of `fee_schedule_in_force(at)`, read without building the ORM object."""
+    on = coop_date(at)
+    found = reads.rows(_rates_statement(), {"on": on})
+    if not found:  # the founding version is created by the migration
+        raise LookupError(f"no fee schedule in force on {on}")
+    return FeeRates(*found[0])
+
+
+@reads.once
+def _overrides_statement():
+    return select(NightPrice.listing_id, NightPrice.night, NightPrice.price_ore).where(
+        NightPrice.listing_id.in_(bindparam("ids", expanding=True)),
+        NightPrice.night >= bindparam("start", type_=Date),
+        NightPrice.night < bindparam("end", type_=Date),
+    )
+
+
 def night_overrides(
     listing_ids: Iterable[int], check_in: date, check_out: date
 ) -> dict[int, dict[date, int]]:
@@ -167,13 +201,7 @@ def night_overrides(
     found: dict[int, dict[date, int]] = {listing_id: {} for listing_id in ids}
     if not ids:
         return found
-    rows = db.session.execute(
-        select(NightPrice.listing_id, NightPrice.night, NightPrice.price_ore).where(
-            NightPrice.listing_id.in_(ids),
-            NightPrice.night >= check_in,
-            NightPrice.night < check_out,
-        )
-    )
+    rows = reads.rows(_overrides_statement(), {"ids": ids, "start": check_in, "end": check_out})
     for listing_id, night, price in rows:
         found[listing_id][night] = price
     return found
@@ -212,7 +240,7 @@ def quote(
     if overrides is None:
         overrides = night_overrides([listing.id], check_in, check_out)[listing.id]
     if rates is None:
-        rates = FeeRates.of(fee_schedule_in_force(at))
+        rates = fee_rates_in_force(at)
     nights = [
         (night, overrides.get(night, listing.nightly_price_ore))
         for night in stay_nights(check_in, check_out)
@@ -232,7 +260,7 @@ def quotes_for(
     if not homes:
         return {}
     overrides = night_overrides((home.id for home in homes), check_in, check_out)
-    rates = FeeRates.of(fee_schedule_in_force(at))
+    rates = fee_rates_in_force(at)
     quotes: dict[int, Quote | None] = {}
     for home in homes:
         try:

@@ -14,10 +14,10 @@ def inject_header_areas():
     def header_areas():
         from sqlalchemy.exc import SQLAlchemyError
 
-        from rentalcoop.listings.services import areas
+        from rentalcoop.listings.reads import area_rows
 
         try:
-            return areas()
+            return area_rows()  # read once per request: the search page's form shows them too
         except SQLAlchemyError:  # an error page must render even when the database is down
             return []
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from babel import support
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, Field, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import NumberRange, Optional, ValidationError
 
-from rentalcoop.i18n import _l
+from rentalcoop.i18n import _l, current_language
 from rentalcoop.listings.forms import KronorField
 from rentalcoop.listings.models import PROPERTY_TYPE_LABELS
 from rentalcoop.listings.pricing import coop_date
@@ -17,11 +20,44 @@ from rentalcoop.listings.search import Sort
 MAX_STAY_NIGHTS = 365
 
 
+class _WTFormsMessages:
+    """WTForms' own messages ("Not a valid date value.") in the request's language.
+
+    Flask-WTF reads WTForms' catalog from disk in every request that asks for one of them, and
+    the search form asks in every request (an unlabelled field, a select left empty). The
+    catalogs are package data that never change while the app runs: each is read once.
+    """
+
+    _catalogs: dict[str, support.Translations] = {}
+
+    def _catalog(self) -> support.Translations:
+        language = current_language()
+        catalog = self._catalogs.get(language)
+        if catalog is None:
+            catalog = support.Translations.load(messages_path(), [language], domain="wtforms")
+            self._catalogs[language] = catalog
+        return catalog
+
+    def gettext(self, string: str) -> str:
+        return self._catalog().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._catalog().ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
 class StayForm(FlaskForm):
     """Dates and guests, as the listing page and search read them from the query string."""
 
     class Meta:
         csrf = False
+
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _WTFORMS_MESSAGES
 
     check_in = DateField(_l("Check-in"), validators=[Optional()])
     check_out = DateField(_l("Check-out"), validators=[Optional()])

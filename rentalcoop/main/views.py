@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
-from rentalcoop.listings import services as listings
+from rentalcoop.listings.reads import area_rows
 from rentalcoop.listings.search import CardTexts, Criteria, Sort, search
 from rentalcoop.main import bp
 from rentalcoop.main.forms import SearchForm
@@ -21,7 +21,7 @@ def _query_without(*names: str) -> dict:
 @bp.get("/")
 def index():
     """The search page: published homes free for the whole stay, with the all-in price."""
-    areas = listings.areas()
+    areas = area_rows()
     form = SearchForm(request.args)
     form.area.choices = [SelectChoice("", _("Anywhere in town"))] + [
         SelectChoice(a.code, a.name) for a in areas
@@ -55,10 +55,17 @@ def index():
     )
     # One url_for for all cards: the listing id is the path's last part.
     prefix = url_for("listings.show", listing_id=0).removesuffix("0")
+    # And one for all photos: `<prefix><token>-<variant>.jpg`.
+    token = "0" * 32
+    photo_prefix = url_for("listings.photo_file", token=token, variant="s").removesuffix(
+        f"{token}-s.jpg"
+    )
     texts = CardTexts(
+        {a.id: a.name for a in areas},
         prefix,
         "?" + urlencode(stay) if stay else "",
         (criteria.check_out - criteria.check_in).days if criteria.has_stay else None,
+        photo_prefix,
     )
     return render_template(
         "main/index.html",
