@@ -8,8 +8,9 @@ from wtforms.fields.choices import SelectChoice
 
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
+from rentalcoop.listings.cards import CardTexts
 from rentalcoop.listings.reads import area_rows
-from rentalcoop.listings.search import CardTexts, Criteria, Sort, search
+from rentalcoop.listings.search import Criteria, Sort, search
 from rentalcoop.main import bp
 from rentalcoop.main.forms import SearchForm
 
@@ -73,7 +74,7 @@ def index():
         results=results,
         criteria=criteria,
         areas=areas,
-        card_texts=texts,
+        result_cards=texts.render(results),
         property_types=[(c.value, str(c.label)) for c in form.property_type.choices],
         sort_choices=[(c.value, str(c.label)) for c in form.sort.choices],
         page_args=_query_without("page", "lang"),
