@@ -8,7 +8,8 @@ run:
   busy season, a listing page with a quote for that week, and `/healthz`;
   printed as t(10k)/t(1k), t(100k)/t(1k) and t(search)/t(/healthz);
 - under gunicorn with two sync workers and `wrk` as the load: the search page's requests/s as
-  a ratio of a trivial route's (`/healthz`) in the same run.
+  a ratio of a trivial route's (`/healthz`) in the same run (and the listing page's), the
+  routes taking turns for a few rounds, with the workers' CPU time per request beside it.
 
     .venv/bin/python benchmarks/search.py                     # SQLite and PostgreSQL
     .venv/bin/python benchmarks/search.py --backends sqlite --sizes 1000 10000
@@ -235,7 +236,28 @@ def _wrk(url: str, seconds: int) -> float:
     return float(line.split()[1])
 
 
-def measure_gunicorn(url: str, seconds: int) -> dict[str, float]:
+def _cpu_seconds(parent: int) -> float:
+    """User + system CPU seconds of the gunicorn workers (the children of `parent`)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def measure_gunicorn(url: str, seconds: int, rounds: int) -> dict[str, list[float]]:
+    """Requests/s of `/healthz`, the search page and its first listing page under wrk.
+
+    The routes take turns, `rounds` times, so that load from other work on a shared machine
+    falls on all of them alike; each round gives one ratio. Next to requests/s it records the
+    workers' own CPU time per request (/proc), which such load disturbs much less.
+    """
     from rentalcoop.listings.pricing import coop_date
 
     if shutil.which("wrk") is None:
@@ -244,7 +266,7 @@ def measure_gunicorn(url: str, seconds: int) -> dict[str, float]:
     env = dict(
         os.environ,
         DATABASE_URL=url,
-        RENTALCOOP_ENV="development",
+        RENTALCOOP_ENV="development",  # DEBUG off; template auto-reload off
         SECRET_KEY="benchmark-secret-key-benchmark-secret-key",  # noqa: S106 - local run only
     )
     server = subprocess.Popen(
@@ -257,7 +279,7 @@ def measure_gunicorn(url: str, seconds: int) -> dict[str, float]:
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
-            "warning",
+            "warning",  # no access log
             "wsgi:app",
         ],
         cwd=ROOT,
@@ -275,20 +297,34 @@ def measure_gunicorn(url: str, seconds: int) -> dict[str, float]:
             except OSError:
                 time.sleep(0.1)
         check_in, check_out = busy_week(coop_date())
-        search = f"{base}/?check_in={check_in}&check_out={check_out}&guests=2"
+        stay = f"check_in={check_in}&check_out={check_out}&guests=2"
+        search = f"{base}/?{stay}"
+        with urllib.request.urlopen(search, timeout=30) as response:  # noqa: S310 - loopback
+            first = response.read().decode().split('data-listing-id="', 1)[1].split('"', 1)[0]
+        routes = {
+            "trivial": f"{base}/healthz",
+            "search": search,
+            "listing": f"{base}/listings/{first}?{stay}",
+        }
         # Warm-up: each worker's first request loads templates, catalogs and mappers (seconds).
         for _ in range(20):
-            for url in (f"{base}/healthz", search):
-                with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback
+            for route in routes.values():
+                with urllib.request.urlopen(route, timeout=30) as response:  # noqa: S310
                     response.read()
-        _wrk(f"{base}/healthz", 2)
-        _wrk(search, 2)
-        trivial = _wrk(f"{base}/healthz", seconds)
-        page = _wrk(search, seconds)
+        for route in routes.values():
+            _wrk(route, 2)
+        found: dict[str, list[float]] = {f"{k}{x}": [] for k in routes for x in ("", "_cpu")}
+        for _ in range(rounds):
+            for name, route in routes.items():
+                cpu = _cpu_seconds(server.pid)
+                served = _wrk(route, seconds)
+                cpu = _cpu_seconds(server.pid) - cpu
+                found[name].append(served)
+                found[f"{name}_cpu"].append(cpu * 1000 / (served * seconds))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
-    return {"trivial": trivial, "search": page}
+    return found
 
 
 def main() -> None:
@@ -298,6 +334,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200, help="requests per in-process median")
     parser.add_argument("--wrk-size", type=int, default=10_000, help="dataset for the wrk run")
     parser.add_argument("--wrk-seconds", type=int, default=8)
+    parser.add_argument("--wrk-rounds", type=int, default=2, help="turns of the wrk routes")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true", help="make the databases and stop")
     args = parser.parse_args()
@@ -343,11 +380,25 @@ def main() -> None:
             )
         if args.wrk_size:
             url = build(dialect, args.wrk_size, False)
-            served = measure_gunicorn(url, args.wrk_seconds)
+            served = measure_gunicorn(url, args.wrk_seconds, args.wrk_rounds)
             print(
                 f"  gunicorn -w 2 sync + wrk -t1 -c16 -d{args.wrk_seconds}s at "
-                f"{args.wrk_size // 1000}k: /healthz {served['trivial']:,.0f} req/s, search "
-                f"{served['search']:,.0f} req/s, ratio {served['search'] / served['trivial']:.2f}",
+                f"{args.wrk_size // 1000}k, {args.wrk_rounds} rounds taking turns:"
+            )
+            for n in range(args.wrk_rounds):
+                t, s, p = (served[k][n] for k in ("trivial", "search", "listing"))
+                print(
+                    f"    round {n + 1}: /healthz {t:,.0f} req/s, search {s:,.0f} req/s "
+                    f"(ratio {s / t:.2f}), listing page {p:,.0f} req/s (ratio {p / t:.2f})"
+                )
+            t, s, p = (sum(served[k]) for k in ("trivial", "search", "listing"))
+            tc, sc, pc = (
+                statistics.median(served[f"{k}_cpu"]) for k in ("trivial", "search", "listing")
+            )
+            print(
+                f"    all rounds: search/healthz ratio {s / t:.2f}, listing/healthz {p / t:.2f}; "
+                f"worker CPU per request: /healthz {tc:.2f} ms, search {sc:.2f} ms "
+                f"({tc / sc:.2f}), listing page {pc:.2f} ms ({tc / pc:.2f})",
                 flush=True,
             )
 

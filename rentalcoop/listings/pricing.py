@@ -261,11 +261,16 @@ def quotes_for(
         return {}
     overrides = night_overrides((home.id for home in homes), check_in, check_out)
     rates = fee_rates_in_force(at)
+    nights = stay_nights(check_in, check_out)  # the same nights for every home
     quotes: dict[int, Quote | None] = {}
     for home in homes:
+        # What `quote` does, with the nights worked out once for the page.
         try:
-            quotes[home.id] = quote(
-                home, check_in, check_out, guests, at, overrides=overrides[home.id], rates=rates
+            _check_stay_shape(home, check_in, check_out, guests)
+            own, base = overrides[home.id], home.nightly_price_ore
+            prices = [(night, own.get(night, base)) for night in nights]
+            quotes[home.id] = price_stay(
+                check_in, check_out, guests, prices, home.cleaning_fee_ore, rates
             )
         except PricingError:
             quotes[home.id] = None
