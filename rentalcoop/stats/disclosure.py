@@ -160,22 +160,21 @@ def month_label(year: int, month: int) -> str:
 
 
 def table_relations(
-    release: str, areas: Iterable[str], types: Iterable[str], earlier: Iterable[str] = ()
+    release: str, areas: Iterable[str], types: Iterable[str], neighbours: Iterable[str] = ()
 ) -> list[Relation]:
-    """Every sum relation among the cells of `release` and of the `earlier` releases (months
-    "YYYY-MM") it meets along the time axis.
+    """Every sum relation among the cells of `release`, and between them and the cells of the
+    `neighbours` (other releases of the same year, "YYYY-MM", earlier or later).
 
     Area and type margins within the release; time: month ≡ quarter to date when the month
-    opens its quarter, quarter ≡ year to date in the first quarter, and with the releases of
-    the month before and of the previous quarter's last month, ytd(M) = ytd(M−1) + month(M),
-    quarter(M) = quarter(M−1) + month(M) and ytd(M) = ytd(end of last quarter) + quarter(M).
+    opens its quarter, quarter ≡ year to date in the first quarter, and between a month M and
+    the release before it, ytd(M) = ytd(M−1) + month(M), quarter(M) = quarter(M−1) + month(M)
+    within a quarter, and ytd(M) = ytd(end of last quarter) + quarter(M).
     """
     areas = [a for a in areas if a != TOTAL_AREA]
     types = [t for t in types if t != ALL_TYPES]
     all_areas = [*areas, TOTAL_AREA]
     all_types = [*types, ALL_TYPES]
     year, month = int(release[:4]), int(release[5:])
-    earlier = set(earlier)
 
     def key(area: str, kind: str, ptype: str, at: str = release) -> CellKey:
         return CellKey(at, area, kind, ptype)
@@ -190,39 +189,48 @@ def table_relations(
             relations.append(
                 Relation(key(area, kind, ALL_TYPES), tuple(key(area, kind, t) for t in types))
             )
-    first_of_quarter = month % 3 == 1
-    previous = month_label(year, month - 1) if month > 1 else None
-    last_quarter_end = month_label(year, (quarter_of(month) - 1) * 3) if month > 3 else None
     for area in all_areas:
         for ptype in all_types:
-            if first_of_quarter:
+            if month % 3 == 1:
                 relations.append(
                     Relation(key(area, "quarter", ptype), (key(area, "month", ptype),))
                 )
             if quarter_of(month) == 1:
                 relations.append(Relation(key(area, "ytd", ptype), (key(area, "quarter", ptype),)))
-            if previous in earlier:
-                relations.append(
-                    Relation(
-                        key(area, "ytd", ptype),
-                        (key(area, "ytd", ptype, previous), key(area, "month", ptype)),
-                    )
+    for other in set(neighbours):
+        if int(other[:4]) != year or other == release:
+            continue
+        before, after = sorted((release, other))
+        relations += _time_links(before, after, all_areas, all_types)
+    return [r for r in relations if r.parts]
+
+
+def _time_links(before: str, after: str, areas: list[str], types: list[str]) -> list[Relation]:
+    """The relations between the releases of two months of one year (`before` < `after`)."""
+    b, a = int(before[5:]), int(after[5:])
+    last_quarter_end = (quarter_of(a) - 1) * 3
+    links = []
+    for area in areas:
+        for ptype in types:
+
+            def cell(at: str, kind: str, area=area, ptype=ptype) -> CellKey:
+                return CellKey(at, area, kind, ptype)
+
+            if b == a - 1:
+                links.append(
+                    Relation(cell(after, "ytd"), (cell(before, "ytd"), cell(after, "month")))
                 )
-                if not first_of_quarter:
-                    relations.append(
+                if a % 3 != 1:
+                    links.append(
                         Relation(
-                            key(area, "quarter", ptype),
-                            (key(area, "quarter", ptype, previous), key(area, "month", ptype)),
+                            cell(after, "quarter"), (cell(before, "quarter"), cell(after, "month"))
                         )
                     )
-            if last_quarter_end in earlier and last_quarter_end != previous:
-                relations.append(
-                    Relation(
-                        key(area, "ytd", ptype),
-                        (key(area, "ytd", ptype, last_quarter_end), key(area, "quarter", ptype)),
-                    )
+            elif b == last_quarter_end:
+                links.append(
+                    Relation(cell(after, "ytd"), (cell(before, "ytd"), cell(after, "quarter")))
                 )
-    return [r for r in relations if r.parts]
+    return links
 
 
 # --- secondary suppression and the audit ----------------------------------------------------------
@@ -250,6 +258,7 @@ def protect(
     fixed_withheld: Iterable[Hashable] = (),
     fixed_published: Iterable[Hashable] = (),
     earlier_versions: Iterable[tuple[Iterable[Hashable], Iterable[Hashable]]] = (),
+    unreleased: Mapping[Hashable, bool] | None = None,
 ) -> Protection:
     """Decide which cells of a release to withhold.
 
@@ -261,12 +270,16 @@ def protect(
     withheld in both to be unchanged and an empty one to be known as zero (the attacker's best
     case), so that a correction cannot give a cell away by difference with what an earlier
     version published.
+    `unreleased` are cells of neighbouring months that were never released (no reader has
+    them, but this release's differences may give them away): True for those the primary
+    rules would withhold, which must stay unknown; the others may be worked out.
     """
+    unreleased = dict(unreleased or {})
     earlier_versions = [set(w) - set(e) for w, e in earlier_versions]
     fixed_withheld = set(fixed_withheld)
     fixed_published = set(fixed_published)
     known = set(known) | fixed_published
-    present = set(cells) | fixed_withheld | fixed_published
+    present = set(cells) | fixed_withheld | fixed_published | set(unreleased)
     relations = [r for r in relations if all(c in present for c in r.cells)]
 
     withheld: dict[Hashable, str] = {}
@@ -279,7 +292,7 @@ def protect(
             withheld.setdefault(key, STICKY)
 
     def protecting(key: Hashable) -> bool:
-        if key in fixed_withheld:
+        if key in fixed_withheld or key in unreleased:
             return True
         return key in withheld and key not in known and not cells[key].is_empty
 
@@ -320,7 +333,9 @@ def protect(
                 for c in frontier
                 for r in by_cell.get(c, ())
                 for o in r.cells
-                if o not in seen and o in withheld and not seen.add(o)
+                if o not in seen
+                and (o in withheld or o in unreleased or o in fixed_withheld)
+                and not seen.add(o)
             ]
         return set()
 
@@ -331,8 +346,10 @@ def protect(
             changed = False
             for relation in relations:
                 hidden = [c for c in relation.cells if protecting(c)]
-                if len(hidden) != 1:
+                if len(hidden) != 1 or not any(c in cells for c in relation.cells):
                     continue
+                if not unreleased.get(hidden[0], True):
+                    continue  # an unreleased cell the rules would publish may be worked out
                 options = candidates(relation)
                 if not options:
                     unprotected.add(hidden[0])
@@ -341,8 +358,17 @@ def protect(
                 changed = True
         # The audit: solved together, the relations must determine no protecting cell.
         unknown = {c for c in present if protecting(c)}
-        systems = [(relations, unknown), *((relations, unknown & w) for w in earlier_versions)]
-        exposed = determined_cells_together(systems) - unprotected
+        systems = [(relations, {c: c for c in unknown})]
+        for n, hidden_then in enumerate(earlier_versions):
+            # Withheld then and still protecting: the same unknown (taken as unchanged);
+            # withheld then but empty or public now: that version's own unknown, which must
+            # stay unknown as well (a unit that left must not be recovered by difference).
+            names = {c: c if c in unknown else EarlierCell(n, c) for c in hidden_then}
+            systems.append((relations, names))
+        exposed = {
+            c.key if isinstance(c, EarlierCell) else c for c in determined_cells_together(systems)
+        }
+        exposed = {c for c in exposed if unreleased.get(c, True)} - unprotected
         if not exposed:
             break
         for cell in sorted(exposed, key=repr):
@@ -354,28 +380,36 @@ def protect(
     return Protection(withheld=withheld, unprotected=unprotected)
 
 
+class EarlierCell(NamedTuple):
+    """A cell's value in an earlier version of the release (the `version`-th), as an unknown."""
+
+    version: int
+    key: Hashable
+
+
 def determined_cells(relations: Iterable[Relation], unknown: set[Hashable]) -> set[Hashable]:
     """The unknown cells whose value the relations fix, given every other cell's value."""
-    return determined_cells_together([(relations, unknown)])
+    return determined_cells_together([(relations, {c: c for c in unknown})])
 
 
 def determined_cells_together(
-    systems: Iterable[tuple[Iterable[Relation], set[Hashable]]],
+    systems: Iterable[tuple[Iterable[Relation], Mapping[Hashable, Hashable]]],
 ) -> set[Hashable]:
-    """The unknowns fixed by several systems of relations solved together (each with its own
-    unknowns; an unknown of the same name is the same value in all of them).
+    """The unknowns fixed by several systems of relations solved together. Each system names
+    its unknown cells (cell → unknown); an unknown of the same name is the same value in all.
 
     Gauss–Jordan elimination in exact fractions over the unknowns' coefficients (+1 for a
     total, −1 for a part): an unknown is determined exactly when its pivot row has no entry in
     a free column.
     """
     pivots: dict[Hashable, dict[Hashable, Fraction]] = {}
-    for relations, unknown in systems:
+    for relations, names in systems:
         for relation in relations:
             row: dict[Hashable, Fraction] = {}
             for cell, sign in ((relation.total, 1), *((p, -1) for p in relation.parts)):
-                if cell in unknown:
-                    row[cell] = row.get(cell, Fraction(0)) + sign
+                if cell in names:
+                    name = names[cell]
+                    row[name] = row.get(name, Fraction(0)) + sign
             _add_row({c: v for c, v in row.items() if v}, pivots)
     return {col for col, row in pivots.items() if len(row) == 1}
 

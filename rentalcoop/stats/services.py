@@ -450,7 +450,8 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
     """Compute a release of `period` against what is already published, without saving it."""
     year, month = parse_period(period)
     areas = list(db.session.scalars(select(Area.code).order_by(Area.code)))
-    cells = compute_cells(load_units(year, month), year, month, areas)
+    month_units = load_units(year, month)
+    cells = compute_cells(month_units, year, month, areas)
 
     # Earlier versions of this month: what they withheld stays withheld; what they published
     # with the same values is public already and cannot protect anything.
@@ -473,21 +474,41 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
             if any(_same(now, measures) for measures in earlier):
                 known.add(key)
 
-    # Neighbouring releases of the same year along the time axis.
-    earlier_months = []
+    # Neighbouring releases of the same year along the time axis, before and after this one
+    # (a month may be released after the next one, or corrected later).
+    neighbours = []
     fixed_withheld: set[CellKey] = set()
     fixed_published: set[CellKey] = set()
-    for other_month in {month - 1, (disclosure.quarter_of(month) - 1) * 3}:
-        if other_month < 1 or other_month >= month:
+    unreleased: dict[CellKey, bool] = {}
+    extra_relations: list[disclosure.Relation] = []
+    last_quarter_end = (disclosure.quarter_of(month) - 1) * 3
+    linked = {month - 1, last_quarter_end, month + 1}
+    if month % 3 == 0:  # a quarter's end meets the next quarter's months
+        linked |= {month + 2, month + 3}
+    for other_month in sorted(linked):
+        if not 1 <= other_month <= 12 or other_month == month:
             continue
-        other = latest_release(disclosure.month_label(year, other_month))
-        if other is None:
-            continue
-        earlier_months.append(other.period)
-        values, withheld, empty = _key_states(other)
-        fixed_withheld |= withheld - empty
-        fixed_published |= set(values) | empty  # an empty cell is as good as known
-    relations = disclosure.table_relations(period, areas, TYPES, earlier_months)
+        label = disclosure.month_label(year, other_month)
+        other = latest_release(label)
+        if other is not None:
+            neighbours.append(other.period)
+            values, withheld, empty = _key_states(other)
+            fixed_withheld |= withheld - empty
+            fixed_published |= set(values) | empty  # an empty cell is as good as known
+        elif other_month < month:
+            # Not released (yet): its year and quarter to date are still differences of this
+            # release's cells, so what the primary rules would withhold must stay unknown.
+            neighbours.append(label)
+            extra_relations += disclosure.table_relations(label, areas, TYPES)
+            for key, cell in compute_cells(month_units, year, other_month, areas).items():
+                c = cell.contributions
+                if key.kind == "month":
+                    continue
+                if c.is_empty:
+                    fixed_published.add(key)  # known to be nothing
+                else:
+                    unreleased[key] = disclosure.primary_reason(c, rules) is not None
+    relations = disclosure.table_relations(period, areas, TYPES, neighbours) + extra_relations
     protection = disclosure.protect(
         {k: c.contributions for k, c in cells.items()},
         relations,
@@ -497,6 +518,7 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
         fixed_withheld=fixed_withheld,
         fixed_published=fixed_published,
         earlier_versions=earlier_versions,
+        unreleased=unreleased,
     )
     if protection.unprotected:
         current_app.logger.warning(

@@ -389,28 +389,30 @@ def test_consecutive_months_reveal_nothing_together(town):
     quarter(M) = quarter(M−1) + month(M) must not pin down a withheld value either."""
     year, month, units = town
     month = max(month, 2)
-    prev = f"{year}-{month - 1:02d}"
-    release = f"{year}-{month:02d}"
-    cells0, earlier = _release(year, month - 1, units)
+    months = (f"{year}-{month - 1:02d}", f"{year}-{month:02d}")
+    first_label, second_label = months
+    first_month, second_month = int(first_label[5:]), int(second_label[5:])
+    cells0, earlier = _release(year, first_month, units)
     empty0 = {k for k in cells0 if cells0[k].contributions.is_empty}
-    cells = compute_cells(units, year, month, AREAS)
+    cells = compute_cells(units, year, second_month, AREAS)
     result = protect(
         {k: c.contributions for k, c in cells.items()},
-        disclosure.table_relations(release, AREAS, TYPES, [prev]),
+        disclosure.table_relations(second_label, AREAS, TYPES, [first_label]),
         RULES,
         fixed_withheld=set(earlier.withheld) - empty0,
         fixed_published={k for k in cells0 if k not in earlier.withheld} | empty0,
     )
-    _check_release(year, month, cells, result)
-    relations = audit.all_relations(prev, AREAS, TYPES) + audit.all_relations(
-        release, AREAS, TYPES, earlier=[prev]
+    assert not result.unprotected
+    _check_release(year, second_month, cells, result)
+    relations = audit.all_relations(months[0], AREAS, TYPES) + audit.all_relations(
+        months[1], AREAS, TYPES, earlier=[months[0]]
     )
     unknown = {k for k in earlier.withheld if k not in empty0} | {
         k for k in result.withheld if not cells[k].contributions.is_empty
     }
     # The cross-month relations hold for nights, guest nights and stays.
+    everything = {**cells0, **cells}
     for total, parts in relations:
-        everything = {**cells0, **cells}
         for measure in ADDITIVE:
             assert everything[total].raw[measure] == sum(everything[p].raw[measure] for p in parts)
     assert audit.exposed(relations, unknown) == set()

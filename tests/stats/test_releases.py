@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from rentalcoop.extensions import db
 from rentalcoop.jobs import run_all
-from rentalcoop.listings.models import ListingState
+from rentalcoop.listings.models import Area, Listing, ListingState
 from rentalcoop.stats import services
 from rentalcoop.stats.disclosure import Rules
 from rentalcoop.stats.models import StatsCell, StatsRelease
@@ -226,10 +226,36 @@ def test_a_withheld_cell_stays_withheld_when_it_grows(app, ctx):
     db.session.commit()
     first = services.release_month("2026-03", today=APRIL)
     db.session.commit()
-    stay(late, date(2026, 3, 28), nights=2)  # …but a March stay is found later
+    stay(late, date(2026, 3, 20), nights=9)  # …but a March stay is found later
     db.session.commit()
     second = services.release_month("2026-03", today=APRIL)
     db.session.commit()
     cells = assert_release_safe(second, [first])
     assert cells[("2026-03", "A01", "month", "all")]["withheld"]
     assert cells[("2026-03", "A01", "month", "all")]["empty"] is False
+
+
+def test_the_months_before_a_first_release_cannot_be_recovered_by_difference(app, ctx):
+    """No February release exists, yet year to date − March = January–February, the nights of
+    the four homes listed then: too few to publish, so March withholds what would give it."""
+    area = factories.area(code="A01", name="Distrikt A01")
+    old = [home(area) for _ in range(4)]
+    for listing in old:
+        stay(listing, date(2026, 2, 10), nights=2)
+        stay(listing, date(2026, 3, 10), nights=2)
+    for _ in range(2):
+        stay(home(area, published_at=services_dt(2026, 3, 1)), date(2026, 3, 20), nights=2)
+    district("B01", 6, month=(2026, 2))
+    district("C01", 6, month=(2026, 2))
+    for code in ("B01", "C01"):
+        for listing in db.session.scalars(
+            select(Listing).join(Area).where(Area.code == code)
+        ).all():
+            stay(listing, date(2026, 3, 15), nights=2)
+    db.session.commit()
+    release = services.release_month("2026-03", today=APRIL)
+    cells = assert_release_safe(release)
+    for ptype in ("all", "entire_home"):
+        month = cells[("2026-03", "A01", "month", ptype)]
+        ytd = cells[("2026-03", "A01", "ytd", ptype)]
+        assert month["withheld"] or ytd["withheld"], ptype
