@@ -11,24 +11,27 @@ are all published or all withheld together (they share their contributors):
 3. **Secondary suppression.** Published margins must not give a withheld cell away. Every
    linear relation of the table — a total equals the sum of its parts, along the area axis
    (municipality = Σ districts), the type axis (all = Σ types) and the time axis (the month,
-   its quarter to date and the year to date, within this release and with the neighbouring
-   releases of the same year) — must hold 0 or at least 2 *protecting* withheld cells. A
-   protecting cell is a withheld cell that has units (an empty cell is presumed known to be
-   zero) and whose value is not already public (`known`: a cell published with these values
-   by an earlier version of the same month). Where a relation has exactly one, the smallest
-   published cell of it (fewest units, then fewest nights) is withheld as well; this repeats
-   until nothing changes (a fixed point: it only ever adds, so it ends).
+   its quarter to date and the year to date within the release, and ytd(M) = ytd(M−1) +
+   month(M), quarter(M) = quarter(M−1) + month(M), ytd(M) = ytd(end of last quarter) +
+   quarter(M) with the neighbouring releases of the same year, earlier or later) — must hold
+   0 or at least 2 *protecting* cells. A protecting cell is withheld (or never released), has
+   units (an empty cell is presumed known to be zero) and its value is not already public
+   (`known`: published with these rounded values by an earlier version of the same month).
+   Where a relation has exactly one, its smallest publishable cell (fewest units, then fewest
+   nights; cells that are not public yet first) is withheld as well, repeating until nothing
+   changes (a fixed point: it only ever adds, so it ends).
    Then an **audit**: all relations are solved together (exact rational Gauss–Jordan
-   elimination over the protecting cells), because three relations with two unknowns each
-   can still pin one down. Every withheld cell the published cells determine gets a further
-   partner withheld, and the relations are checked again, until no withheld cell is
-   determined.
-   Cells withheld by an earlier version of the same month stay withheld (`sticky`): a
-   correction must not publish what was hidden, or one changed booking would reveal it. The
-   audit of a correction solves the earlier versions' relations too (a cell withheld in both
-   taken as unchanged), so a cell that a correction newly withholds cannot be recovered by
-   difference with what the earlier version published: its partners must be cells whose
-   values changed as well.
+   elimination over the unknown cells), because three relations with two unknowns each can
+   still pin one down. A withheld cell the published cells determine gets a further partner
+   withheld — from its own relations, or breadth-first from the withheld cells around it —
+   and the relations are checked again, until no withheld cell is determined.
+   - Across **versions** of the same month: what an earlier version withheld stays withheld
+     (`sticky`), and the audit solves the earlier versions' relations too, a cell withheld in
+     both taken as one unchanged unknown and a cell withheld then but empty or public now as
+     that version's own unknown — so a correction cannot give a value away by difference.
+   - Months of the year that were **never released** are still differences of this release
+     (ytd(M) − month(M) = ytd(M−1)): their cells join the audit as unknowns, and those the
+     primary rules would withhold must stay undetermined (`unreleased`).
 4. **Rounding** of what is published: counts to the nearest multiple of `round_counts`,
    nights to `round_nights`, halves up. Percentages and averages are computed from the
    unrounded numbers, then occupancy rounded to a whole per cent and the average stay to one
