@@ -25,6 +25,15 @@ def test_money_formatter_equals_babel(language):
         assert fast(amount) == _babel_money(amount, language), amount
 
 
+def test_card_escaping_equals_jinjas():
+    from markupsafe import escape
+
+    from rentalcoop.listings.cards import _esc
+
+    for text in ["", "Hem & hus", '<b>"x"</b>', "it's", "&amp;", "å ä ö \xa0 – €", "a\nb"]:
+        assert _esc(text) == str(escape(text))
+
+
 def test_money_formats_as_designed(app):
     with app.test_request_context("/?lang=sv"):
         from rentalcoop.i18n import money
