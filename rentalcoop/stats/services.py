@@ -627,14 +627,24 @@ def area_names() -> dict[str, str]:
 
 def year_series(release: StatsRelease) -> list[tuple[str, StatsCell | None, StatsCell | None]]:
     """(month, booked nights, occupancy) of the municipality, all types, for each month of the
-    year so far, from the newest version of each month's release."""
+    year so far: this release's month and the newest version of each earlier month's release,
+    read in one query."""
+    periods = [disclosure.month_label(release.year, m) for m in range(1, release.month + 1)]
+    newest = {r.period: r.id for r in published_releases() if r.period in periods[:-1]}
+    newest[release.period] = release.id
+    by_release: dict[int, dict[str, StatsCell]] = defaultdict(dict)
+    for cell in db.session.scalars(
+        select(StatsCell).where(
+            StatsCell.release_id.in_(list(newest.values())),
+            StatsCell.area_code == TOTAL_AREA,
+            StatsCell.period_kind == "month",
+            StatsCell.property_type == ALL_TYPES,
+            StatsCell.measure.in_(("booked_nights", "occupancy_pct")),
+        )
+    ):
+        by_release[cell.release_id][cell.measure] = cell
     series = []
-    for m in range(1, release.month + 1):
-        period = disclosure.month_label(release.year, m)
-        other = release if m == release.month else latest_release(period)
-        if other is None:
-            series.append((period, None, None))
-            continue
-        cells = cells_by_key(other).get((TOTAL_AREA, "month", ALL_TYPES), {})
+    for period in periods:
+        cells = by_release.get(newest.get(period, -1), {})
         series.append((period, cells.get("booked_nights"), cells.get("occupancy_pct")))
     return series

@@ -235,3 +235,23 @@ def test_no_export_of_the_demo_release_identifies_anyone(app, client):
     # Published and withheld cells both appear in the demo release.
     assert any(c["flag"] == "" and c["value"] is not None for c in data["cells"])
     assert ";c\r\n" in client.get(f"/stats/{period}.csv").get_data().decode("utf-8-sig") + "\r\n"
+
+
+def test_the_year_chart_reads_each_earlier_month_from_its_newest_release(app, client):
+    with app.app_context():
+        for month in (1, 2, 3):
+            district(f"A{month}", 6, month=(2026, month))
+            district(f"B{month}", 6, month=(2026, month))
+        factories.user(email="kommun@example.org", municipality=True)
+        for month in (1, 3):  # February was never released
+            services.release_month(f"2026-{month:02d}", today=date(2026, 4, 2))
+        db.session.commit()
+    login(client, "kommun@example.org")
+    page = text_of(client.get("/stats/2026-03"))
+    chart = page[
+        page.index('id="chart-nights"') : page.index("</svg>", page.index('id="chart-nights"'))
+    ]
+    labels = re.findall(r'class="stats-chart__label"[^>]*>([^<]+)<', chart)
+    assert labels == ["01", "02", "03"]
+    assert chart.count('class="stats-chart__bar"') == 2  # January and March; February: –
+    assert ">–<" in chart
