@@ -134,6 +134,17 @@ def day(value: date | datetime | None, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+class LazyDay:
+    """A date for a translatable message's placeholder, formatted in the reader's language when
+    the message is shown (domain errors are made before the locale is known)."""
+
+    def __init__(self, value: date):
+        self.value = value
+
+    def __str__(self) -> str:
+        return day(self.value)
+
+
 def moment(value: datetime | None, fmt: str = "medium") -> str:
     """A UTC timestamp shown in Europe/Stockholm (Flask-Babel converts to the default zone)."""
     if value is None:

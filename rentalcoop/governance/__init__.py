@@ -15,3 +15,11 @@ def load_meeting(meeting_id: int):
     from rentalcoop.governance.models import Meeting
 
     return db.session.get(Meeting, meeting_id)
+
+
+@bp.app_template_global()
+def choice_label(value: str) -> str:
+    """A stored vote ("yes", "no", "abstain") in the reader's language."""
+    from rentalcoop.governance.models import CHOICE_LABELS, Choice
+
+    return str(CHOICE_LABELS[Choice(value)])

@@ -64,7 +64,7 @@ from rentalcoop.governance.models import (
     SecretVote,
     Vote,
 )
-from rentalcoop.i18n import _l
+from rentalcoop.i18n import LazyDay, _l
 from rentalcoop.listings.models import FeeScheduleVersion
 from rentalcoop.listings.pricing import COOP_TZ, coop_date
 
@@ -557,7 +557,7 @@ def open_vote(motion: Motion, by: User, at: datetime | None = None) -> None:
         raise GovernanceError(_l("This motion cannot be opened for voting now."))
     if coop_date(_now(at)) < motion.meeting.held_on:
         raise GovernanceError(
-            _l("Voting opens at the meeting, on %(day)s."), day=motion.meeting.held_on.isoformat()
+            _l("Voting opens at the meeting, on %(day)s."), day=LazyDay(motion.meeting.held_on)
         )
     if motion.is_election and not motion.candidates:
         raise GovernanceError(_l("An election needs candidates."))
