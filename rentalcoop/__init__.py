@@ -81,8 +81,20 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from rentalcoop import accounts, bookings, ledger, listings, main, membership, payments, stats
-    from rentalcoop import messaging, moderation, portability, reviews
+    from rentalcoop import (
+        accounts,
+        bookings,
+        ledger,
+        listings,
+        main,
+        membership,
+        messaging,
+        moderation,
+        payments,
+        portability,
+        reviews,
+        stats,
+    )
 
     for module in (main, accounts, membership, listings, bookings, payments, ledger, stats):
         app.register_blueprint(module.bp)
