@@ -165,7 +165,7 @@ class Booking(db.Model):
         ForeignKey("fee_schedule_versions.id")
     )
     # The community-fund project the guest chose (the governance feature adds the projects).
-    community_project_id: Mapped[int | None]
+    community_project_id: Mapped[int | None] = mapped_column(ForeignKey("community_projects.id"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
