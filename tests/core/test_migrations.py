@@ -35,3 +35,21 @@ def test_downgrade_to_base_and_upgrade_again(app):
         db.engine.dispose()
         tables = set(inspect(db.engine).get_table_names())
     assert {"users", "memberships", "listings", "areas"} <= tables
+
+
+def test_a_table_rebuild_keeps_data_that_others_refer_to(app):
+    """SQLite rebuilds a table to alter it (batch mode); rows referring to it must survive."""
+    from sqlalchemy import func, select
+
+    from rentalcoop.bookings.models import BookedNight, Booking
+    from tests import factories
+
+    with app.app_context():
+        factories.booking(state="confirmed")
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="-1")
+        upgrade()
+        db.engine.dispose()
+        assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+        assert db.session.scalar(select(func.count()).select_from(BookedNight)) == 3
