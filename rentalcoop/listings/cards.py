@@ -52,6 +52,9 @@ _TOTAL = (
 _NIGHTLY = '\n      <p class="card__price"><strong>{money}</strong> {per_night}</p>\n      '
 
 
+_FIXED_PHRASES: dict[object, tuple] = {}
+
+
 class CardTexts:
     """What every result card repeats, worked out once per page: translated phrases, district
     names, the link and photo address prefixes and the money formatter of the language.
@@ -67,34 +70,43 @@ class CardTexts:
         nights: int | None,
         photo_prefix: str = "",
     ) -> None:
-        from flask_babel import gettext, ngettext
+        from flask_babel import get_translations, gettext
 
         from rentalcoop.i18n import current_language, money_formatter
         from rentalcoop.listings.models import PROPERTY_TYPE_LABELS
 
+        # One catalog for the page; its fixed phrases are translated once per catalog.
+        catalog = get_translations()
+        fixed = _FIXED_PHRASES.get(catalog)
+        if fixed is None:
+            fixed = _FIXED_PHRASES[catalog] = (
+                {str(k): str(v) for k, v in PROPERTY_TYPE_LABELS.items()},
+                gettext("Instant book"),
+                gettext("per night"),
+                gettext("Cleaning and service fee included"),
+            )
         self.area_names = area_names
         self.href_prefix = href_prefix
         self.href_query = href_query
         # A photo's address is `photo_prefix + token + "-" + variant + ".jpg"`.
         self.photo_prefix = photo_prefix
         self.money = money_formatter(current_language())
-        self.types = {str(k): str(v) for k, v in PROPERTY_TYPE_LABELS.items()}
-        self.instant = gettext("Instant book")
-        self.per_night = gettext("per night")
-        self.fees_included = gettext("Cleaning and service fee included")
+        self.types, self.instant, self.per_night, self.fees_included = fixed
+        # As flask_babel.ngettext does it (`num` in the variables), without its lookups.
+        self._ngettext = catalog.ungettext
         self.total_for_nights = (
-            ngettext("in total for %(num)s night", "in total for %(num)s nights", nights)
+            self._ngettext("in total for %(num)s night", "in total for %(num)s nights", nights)
+            % {"num": nights}
             if nights
             else ""
         )
         self._guests: dict[int, str] = {}
-        self._ngettext = ngettext
 
     def guests(self, count: int) -> str:
         if count not in self._guests:
             self._guests[count] = self._ngettext(
-                "Up to %(count)s guest", "Up to %(count)s guests", count, count=count
-            )
+                "Up to %(count)s guest", "Up to %(count)s guests", count
+            ) % {"count": count, "num": count}
         return self._guests[count]
 
     def render(self, results) -> Markup:

@@ -334,8 +334,41 @@ def test_paging_and_the_capped_count(app, client, monkeypatch):
     assert _titles(client, "page=3") == [f"Hem {n:02d}" for n in range(40, 45)]
     third = text_of(client.get("/?page=3"))
     assert 'id="next-page"' not in third
+    # The count is exact below the cap and "N+" at and above it (100+ in production).
+    assert search_module.COUNT_CAP == 100
+    monkeypatch.setattr(search_module, "COUNT_CAP", 45)
+    assert "45 stays" in text_of(client.get("/?lang=en"))
+    monkeypatch.setattr(search_module, "COUNT_CAP", 44)
+    assert "44+ stays" in text_of(client.get("/?lang=en"))
     monkeypatch.setattr(search_module, "COUNT_CAP", 30)
     assert "30+ stays" in text_of(client.get("/?lang=en"))
+    # Paging does not end at the count's cap.
+    assert _titles(client, "page=3") == [f"Hem {n:02d}" for n in range(40, 45)]
+
+
+def test_the_capped_count_with_dates(app, client, monkeypatch):
+    start = coop_date() + timedelta(days=30)
+    with app.app_context():
+        area = factories.area()
+        host = factories.host()
+        for n in range(30):
+            home = factories.listing(
+                host=host, area=area, title=f"Hem {n:02d}", nightly_price_ore=10_000 + n
+            )
+            if n % 3 == 0:  # 10 of the 30 are taken for the stay
+                factories.blocked(home, start + timedelta(days=1))
+        db.session.commit()
+    stay = f"check_in={start}&check_out={start + timedelta(days=3)}&lang=en"
+    assert "20 stays" in text_of(client.get(f"/?{stay}"))
+    monkeypatch.setattr(search_module, "COUNT_CAP", 20)
+    assert "20 stays" in text_of(client.get(f"/?{stay}"))
+    monkeypatch.setattr(search_module, "COUNT_CAP", 19)
+    assert "19+ stays" in text_of(client.get(f"/?{stay}"))
+    # Past the candidates a search may look at, the count is a lower bound: 8 free among the
+    # first 13 candidates by price (CANDIDATE_CAP + 1).
+    monkeypatch.setattr(search_module, "COUNT_CAP", 100)
+    monkeypatch.setattr(search_module, "CANDIDATE_CAP", 12)
+    assert "8+ stays" in text_of(client.get(f"/?{stay}"))
 
 
 # --- Constant number of queries --------------------------------------------------------------
