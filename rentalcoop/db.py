@@ -24,6 +24,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def in_values(column: str, values) -> str:
+    """SQL for a CHECK constraint: `column` holds one of an enum's values."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware in UTC (the only kind of timestamp we store)."""
     return datetime.now(UTC)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rentalcoop.accounts.models import User
-from rentalcoop.db import UTCDateTime, utcnow
+from rentalcoop.db import UTCDateTime, in_values, utcnow
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
 from rentalcoop.listings.models import Listing
@@ -97,10 +97,6 @@ TRANSITIONS: dict[BookingState, frozenset[BookingState]] = {
 }
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
-
-
 class Booking(db.Model):
     """A stay, priced once when it was made (DESIGN §5): later fee decisions never change it."""
 
@@ -108,7 +104,7 @@ class Booking(db.Model):
     __table_args__ = (
         CheckConstraint("check_out > check_in", name="stay_has_nights"),
         CheckConstraint("guests > 0", name="guests_positive"),
-        CheckConstraint(_in("state", BookingState), name="state_known"),
+        CheckConstraint(in_values("state", BookingState), name="state_known"),
         CheckConstraint(
             "nights_ore >= 0 AND cleaning_fee_ore >= 0 AND service_fee_ore >= 0 "
             "AND fee_vat_ore >= 0 AND community_ore >= 0 AND total_ore > 0 "

@@ -23,7 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rentalcoop.accounts.models import User
-from rentalcoop.db import UTCDateTime, utcnow
+from rentalcoop.bookings.cancellation import CancellationPolicy
+from rentalcoop.db import UTCDateTime, in_values, utcnow
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
 
@@ -77,13 +78,6 @@ LISTING_TRANSITIONS: dict[ListingState, frozenset[ListingState]] = {
     ListingState.PAUSED: frozenset({ListingState.PUBLISHED, ListingState.ARCHIVED}),
     ListingState.ARCHIVED: frozenset(),
 }
-
-
-class CancellationPolicy(enum.StrEnum):
-    FLEXIBLE = "flexible"
-    MODERATE = "moderate"
-    FIRM = "firm"
-    STRICT = "strict"
 
 
 CANCELLATION_POLICY_LABELS = {
@@ -161,10 +155,6 @@ AMENITY_LABELS = {
 }
 
 
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
-
-
 class Listing(db.Model):
     __tablename__ = "listings"
     __table_args__ = (
@@ -177,9 +167,9 @@ class Listing(db.Model):
         CheckConstraint("min_nights >= 1 AND max_nights >= min_nights", name="nights_range"),
         CheckConstraint("advance_notice_days >= 0", name="advance_notice_not_negative"),
         CheckConstraint("booking_window_months BETWEEN 1 AND 24", name="booking_window_range"),
-        CheckConstraint(_in("property_type", PropertyType), name="property_type_known"),
-        CheckConstraint(_in("state", ListingState), name="state_known"),
-        CheckConstraint(_in("cancellation_policy", CancellationPolicy), name="policy_known"),
+        CheckConstraint(in_values("property_type", PropertyType), name="property_type_known"),
+        CheckConstraint(in_values("state", ListingState), name="state_known"),
+        CheckConstraint(in_values("cancellation_policy", CancellationPolicy), name="policy_known"),
         # Search walks these in result order and stops at the page size (DESIGN §15).
         Index("ix_listings_state_area_price", "state", "area_id", "nightly_price_ore", "id"),
         Index("ix_listings_state_price", "state", "nightly_price_ore", "id"),
