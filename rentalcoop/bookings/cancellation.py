@@ -50,14 +50,9 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rentalcoop.cancellation_policy import CancellationPolicy
 
-class CancellationPolicy(StrEnum):
-    """The host's choice of how much a guest gets back (DESIGN §2, §6)."""
-
-    FLEXIBLE = "flexible"
-    MODERATE = "moderate"
-    FIRM = "firm"
-    STRICT = "strict"
+__all__ = ["CancellationPolicy", "CancelledBy", "Refund", "RefundableBooking", "refund_for"]
 
 
 class CancelledBy(StrEnum):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rentalcoop.accounts.models import User
-from rentalcoop.bookings.cancellation import CancellationPolicy
+from rentalcoop.cancellation_policy import CancellationPolicy
 from rentalcoop.db import UTCDateTime, in_values, utcnow
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
