@@ -199,3 +199,19 @@ def message(stay, *, sender: User | None = None, body: str = "Hej!", at=None):
     from rentalcoop.messaging import services
 
     return services.send_message(stay, sender or stay.guest, body, at=at)
+
+
+def community_project(*, id: int | None = None, title: str | None = None):
+    """An approved community-fund project (guests can choose it when booking)."""
+    from rentalcoop.db import utcnow
+    from rentalcoop.governance.models import CommunityProject, ProjectState
+
+    project = CommunityProject(
+        id=id,
+        title=title or f"Project {next(_seq)}",
+        state=ProjectState.APPROVED,
+        approved_at=utcnow(),
+    )
+    db.session.add(project)
+    db.session.flush()
+    return project

@@ -223,6 +223,8 @@ def test_every_ore_received_is_accounted_for(app, scenario):
 
 
 def check_sequence(specs, ops):
+    for project_id in (1, 2):  # the projects the specs choose among
+        factories.community_project(id=project_id)
     area = factories.area()
     guest = factories.user()
     books = [Expected(make_booking(spec, guest, area)) for spec in specs]

@@ -166,7 +166,7 @@ def test_payment_received():
 
 def test_a_stay_is_earned_when_completed():
     booking = a_booking()
-    booking.community_project_id = 7  # the guest's chosen project
+    booking.community_project_id = factories.community_project(id=7).id  # the guest's choice
     services.post_payment_received(booking)
     [tx] = services.post_stay_completed(booking)
     assert tx.key == f"booking:{booking.id}:stay:2026"
