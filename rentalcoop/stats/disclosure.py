@@ -29,6 +29,8 @@ are all published or all withheld together (they share their contributors):
      (`sticky`), and the audit solves the earlier versions' relations too, a cell withheld in
      both taken as one unchanged unknown and a cell withheld then but empty or public now as
      that version's own unknown — so a correction cannot give a value away by difference.
+     A withheld cell `known` by its rounded values protects nothing, but its exact value
+     (changed under the rounding) must not be determined either.
    - Months of the year that were **never released** are still differences of this release
      (ytd(M) − month(M) = ytd(M−1)): their cells join the audit as unknowns, and those the
      primary rules would withhold must stay undetermined (`unreleased`).
@@ -371,6 +373,18 @@ def protect(
         exposed = {
             c.key if isinstance(c, EarlierCell) else c for c in determined_cells_together(systems)
         }
+        # A withheld cell public before only by its rounded values (`known`) does not protect
+        # the others, but its exact value may have changed under the rounding: that value must
+        # not be worked out either (this version's published parts + what an earlier version
+        # published around it). Checked on its own system, with those cells unknown as well.
+        stale = {c for c in withheld if c in known and c in cells and not cells[c].is_empty}
+        if stale:
+            names = {c: c for c in unknown | stale}
+            systems[0] = (relations, names)
+            for n, hidden_then in enumerate(earlier_versions, start=1):
+                then = {c: c if c in names else EarlierCell(n - 1, c) for c in hidden_then}
+                systems[n] = (relations, then)
+            exposed |= stale & determined_cells_together(systems)
         exposed = {c for c in exposed if unreleased.get(c, True)} - unprotected
         if not exposed:
             break
