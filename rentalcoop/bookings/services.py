@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from rentalcoop import outbox
 from rentalcoop.accounts.models import User
@@ -531,6 +532,55 @@ def record_note(booking: Booking, note: str, *, actor_kind: str = "provider") ->
 
 
 # --- queries ---------------------------------------------------------------------------------
+
+
+def trips_of(guest: User) -> tuple[list[Booking], list[Booking], list[Booking]]:
+    """A guest's bookings as "My trips" groups them: upcoming (soonest first), past (latest
+    first), and cancelled, declined or expired — in one query."""
+    bookings = db.session.scalars(
+        select(Booking)
+        .options(joinedload(Booking.listing))
+        .where(Booking.guest_id == guest.id)
+        .order_by(Booking.check_in.desc(), Booking.id.desc())
+    ).all()
+    today = pricing.coop_date()
+    upcoming, past, ended = [], [], []
+    for booking in bookings:
+        if booking.is_holding and booking.check_out > today:
+            upcoming.append(booking)
+        elif booking.state == BookingState.COMPLETED or booking.is_holding:
+            past.append(booking)
+        else:
+            ended.append(booking)
+    upcoming.reverse()
+    return upcoming, past, ended
+
+
+def reservations_of(
+    host: User,
+) -> tuple[list[Booking], list[Booking], list[Booking], list[Booking]]:
+    """A host's bookings as "Reservations" groups them: requests to answer, upcoming stays,
+    past stays (latest first), and cancelled, declined or expired — in one query."""
+    bookings = db.session.scalars(
+        select(Booking)
+        .options(joinedload(Booking.listing), joinedload(Booking.guest))
+        .where(Booking.host_id == host.id)
+        .order_by(Booking.check_in)
+    ).all()
+    today = pricing.coop_date()
+    requests = [b for b in bookings if b.state == BookingState.REQUESTED]
+    upcoming = [
+        b
+        for b in bookings
+        if b.state in (BookingState.PENDING_PAYMENT, BookingState.CONFIRMED) and b.check_out > today
+    ]
+    past = [b for b in bookings if b.state == BookingState.COMPLETED][::-1]
+    ended = [
+        b
+        for b in bookings
+        if b.is_cancelled or b.state in (BookingState.DECLINED, BookingState.EXPIRED)
+    ]
+    return requests, upcoming, past, ended
 
 
 def booking_url(booking: Booking) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from rentalcoop.access import require
@@ -15,7 +14,7 @@ from rentalcoop.bookings.forms import BookingForm, ConfirmForm, HostCancelForm, 
 from rentalcoop.bookings.models import Booking, BookingState
 from rentalcoop.bookings.services import BookingError
 from rentalcoop.extensions import db
-from rentalcoop.i18n import _
+from rentalcoop.i18n import _, money
 from rentalcoop.listings import pricing
 from rentalcoop.listings import services as listings
 from rentalcoop.listings.models import CANCELLATION_FOOTNOTE
@@ -149,23 +148,7 @@ def _checkout_url(booking: Booking) -> str:
 def trips():
     """The guest's stays: upcoming, past and cancelled."""
     require(current_user.has_role(Role.GUEST))
-    bookings = list(
-        db.session.scalars(
-            select(Booking)
-            .options(joinedload(Booking.listing))
-            .where(Booking.guest_id == current_user.id)
-            .order_by(Booking.check_in.desc(), Booking.id.desc())
-        )
-    )
-    today = pricing.coop_date()
-    upcoming = [b for b in bookings if b.is_holding and b.check_out > today]
-    upcoming.sort(key=lambda b: b.check_in)
-    past = [
-        b
-        for b in bookings
-        if b.state == BookingState.COMPLETED or (b.is_holding and b.check_out <= today)
-    ]
-    ended = [b for b in bookings if b not in upcoming and b not in past]
+    upcoming, past, ended = services.trips_of(current_user)
     return render_template("bookings/trips.html", upcoming=upcoming, past=past, ended=ended)
 
 
@@ -211,7 +194,7 @@ def cancel(booking_id: int):
     booking = _booking_or_404(booking_id)
     require(_as_guest(booking))
     form = ConfirmForm()
-    if not any(booking.can_become(s) for s in (BookingState.CANCELLED_BY_GUEST,)):
+    if not booking.can_become(BookingState.CANCELLED_BY_GUEST):
         flash(_("This booking can no longer be cancelled."), "info")
         return redirect(url_for("bookings.show", booking_id=booking.id), 303)
     if not form.validate_on_submit():
@@ -229,19 +212,13 @@ def cancel(booking_id: int):
         flash(
             _(
                 "Your booking is cancelled. %(amount)s will be refunded.",
-                amount=_money(refund.total_ore),
+                amount=money(refund.total_ore),
             ),
             "success",
         )
     else:
         flash(_("Your booking is cancelled."), "success")
     return redirect(url_for("bookings.show", booking_id=booking.id), 303)
-
-
-def _money(amount_ore: int) -> str:
-    from rentalcoop.i18n import money
-
-    return money(amount_ore)
 
 
 # --- host --------------------------------------------------------------------------------------
@@ -252,28 +229,7 @@ def _money(amount_ore: int) -> str:
 def reservations():
     """The host's requests to answer, upcoming and past stays."""
     require(current_user.has_role(Role.HOST))
-    bookings = list(
-        db.session.scalars(
-            select(Booking)
-            .options(joinedload(Booking.listing), joinedload(Booking.guest))
-            .where(Booking.host_id == current_user.id)
-            .order_by(Booking.check_in)
-        )
-    )
-    today = pricing.coop_date()
-    requests = [b for b in bookings if b.state == BookingState.REQUESTED]
-    upcoming = [
-        b
-        for b in bookings
-        if b.state in (BookingState.PENDING_PAYMENT, BookingState.CONFIRMED) and b.check_out > today
-    ]
-    past = [b for b in bookings if b.state == BookingState.COMPLETED]
-    past.reverse()
-    ended = [
-        b
-        for b in bookings
-        if b.is_cancelled or b.state in (BookingState.DECLINED, BookingState.EXPIRED)
-    ]
+    requests, upcoming, past, ended = services.reservations_of(current_user)
     return render_template(
         "bookings/reservations.html",
         requests=requests,
