@@ -1,8 +1,8 @@
 """Search and listing-page benchmark (issue 3; DESIGN §15).
 
 Builds databases of 1k, 10k and 100k published listings with about a year of unavailable nights
-each (≈ 100 per listing, denser in the summer), on SQLite and PostgreSQL, then measures in one
-run:
+each (≈ 100 per listing, denser in the summer), three photos each, and weekend prices of their
+own for one listing in ten, on SQLite and PostgreSQL, then measures in one run:
 
 - in process (Flask test client, median of many requests): a city-wide search for a week in the
   busy season, a listing page with a quote for that week, and `/healthz`;
@@ -74,6 +74,7 @@ def _fill_sql(dialect: str, size: int, today: date) -> list[str]:
             "WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 364)"
         )
         nights_src = "listings l CROSS JOIN d"
+        photo_name = "printf('%032d', l.id * 3 + p.n)"
     else:
         series = "WITH s(n) AS (SELECT generate_series(1, {}))"
         night = f"DATE '{today.isoformat()}' + d.n"
@@ -81,6 +82,7 @@ def _fill_sql(dialect: str, size: int, today: date) -> list[str]:
         true = "true"
         nights_from = "WITH d(n) AS (SELECT generate_series(0, 364))"
         nights_src = "listings l CROSS JOIN d"
+        photo_name = "lpad((l.id * 3 + p.n)::text, 32, '0')"
     # A night is blocked in runs of 4 (a stay), with a probability of 1/2 in the summer and
     # 1/5 otherwise: ≈ 100 nights a year. The mix is deterministic so every run sees the same.
     chance = f"CASE WHEN d.n BETWEEN {summer_from} AND {summer_to} THEN 500 ELSE 200 END"
@@ -108,6 +110,15 @@ def _fill_sql(dialect: str, size: int, today: date) -> list[str]:
         + f" {true} FROM s",
         f"{nights_from} INSERT INTO blocked_nights (listing_id, night, created_at)"
         + f" SELECT l.id, {night}, {now} FROM {nights_src} WHERE {mix} < {chance}",
+        # Three photos a listing (the card shows the first), as a host's page would have.
+        "WITH p(n) AS (SELECT 0 UNION ALL SELECT 1 UNION ALL SELECT 2)"
+        + " INSERT INTO listing_photos (listing_id, position, token, width, height, alt_text,"
+        + f" created_at) SELECT l.id, p.n, {photo_name}, 1600, 1067, 'Photo ' || p.n, {now}"
+        + " FROM listings l CROSS JOIN p",
+        # One listing in ten asks more on Fridays and Saturdays (its own nightly prices).
+        f"{nights_from} INSERT INTO night_prices (listing_id, night, price_ore)"
+        + f" SELECT l.id, {night}, l.nightly_price_ore + 20000 FROM {nights_src}"
+        + " WHERE l.id % 10 = 0 AND d.n % 7 IN (4, 5)",
     ]
 
 

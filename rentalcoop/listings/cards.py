@@ -93,9 +93,9 @@ class CardTexts:
         self.money = money_formatter(current_language())
         self.types, self.instant, self.per_night, self.fees_included = fixed
         # As flask_babel.ngettext does it (`num` in the variables), without its lookups.
-        self._ngettext = catalog.ungettext
+        self.ngettext = catalog.ungettext
         self.total_for_nights = (
-            self._ngettext("in total for %(num)s night", "in total for %(num)s nights", nights)
+            self.ngettext("in total for %(num)s night", "in total for %(num)s nights", nights)
             % {"num": nights}
             if nights
             else ""
@@ -104,7 +104,7 @@ class CardTexts:
 
     def guests(self, count: int) -> str:
         if count not in self._guests:
-            self._guests[count] = self._ngettext(
+            self._guests[count] = self.ngettext(
                 "Up to %(count)s guest", "Up to %(count)s guests", count
             ) % {"count": count, "num": count}
         return self._guests[count]
@@ -120,16 +120,8 @@ class CardTexts:
         photo_prefix = _esc(self.photo_prefix)
         areas = {area_id: _esc(name) for area_id, name in self.area_names.items()}
         kinds = {kind: _esc(label) for kind, label in self.types.items()}
-        for (
-            listing_id,
-            area_id,
-            title,
-            kind,
-            max_guests,
-            is_instant,
-            nightly,
-            _,
-        ) in results.listings:
+        for row in results.listings:  # `search.CARD_COLUMNS` first
+            listing_id, area_id, title, kind, max_guests, is_instant, nightly = row[:7]
             kind, kind_label = _esc(kind), kinds[kind]
             cover = covers.get(listing_id)
             image = (

@@ -15,12 +15,11 @@ from typing import BinaryIO
 
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import func, select
 
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
-from rentalcoop.listings import reads
 from rentalcoop.listings.models import Listing, ListingPhoto
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -186,25 +185,3 @@ def delete_photo(listing: Listing, photo: ListingPhoto) -> str:
         item.position = position
     db.session.flush()
     return token
-
-
-@reads.once
-def _covers_statement():
-    return select(
-        ListingPhoto.listing_id,
-        ListingPhoto.token,
-        ListingPhoto.width,
-        ListingPhoto.height,
-        ListingPhoto.alt_text,
-    ).where(
-        ListingPhoto.listing_id.in_(bindparam("ids", expanding=True)), ListingPhoto.position == 0
-    )
-
-
-def covers(listing_ids: list[int]) -> dict[int, Row]:
-    """The first photo of each listing (token, size, alt text), in one query."""
-    if not listing_ids:
-        return {}
-    return {
-        photo.listing_id: photo for photo in reads.rows(_covers_statement(), {"ids": listing_ids})
-    }

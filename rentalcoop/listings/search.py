@@ -4,10 +4,13 @@ The query filters on the listing row (state, area, capacity, price, type, instan
 rules) and asks each unavailable-night source `NOT EXISTS` over (listing_id, night). It is
 ordered like an index (`state, [area_id,] nightly_price_ore, id` or `state, published_at, id`)
 so the database walks candidates in result order and stops at the page size instead of ranking
-them all. Counting is bounded too: it stops at `COUNT_CAP` + 1 matches ("100+") and looks at no
-more than `CANDIDATE_CAP` + 1 candidates (DESIGN §15: keep a search to about 1 000 candidates),
-so the page says "100+", an exact count, or, when dates leave only a few of those candidates
-free, "at least so many" — never a count that grows with the town.
+them all. The same query brings each card's cover photo and whether the stay has per-night
+prices, so a page of results is two statements (three when some night has its own price).
+
+Counting: without dates the page counts its candidates, stopping at `CANDIDATE_CAP` + 1
+("100+"). With dates nothing is counted beyond the page: a count would probe the nights of a
+hundred more homes for a number nobody books by (it was half the search's database time). The
+page says how many there are when it is the last one, and otherwise shows its dates.
 """
 
 from __future__ import annotations
@@ -23,22 +26,19 @@ from sqlalchemy import (
     Row,
     Select,
     bindparam,
-    case,
     false,
     func,
-    null,
     select,
 )
+from sqlalchemy.orm import aliased
 
-from rentalcoop.listings import availability, photos, pricing, reads
-from rentalcoop.listings.models import Listing, ListingState
+from rentalcoop.listings import availability, pricing, reads
+from rentalcoop.listings.models import Listing, ListingPhoto, ListingState, NightPrice
 
 PAGE_SIZE = 20
-# The count stops at COUNT_CAP + 1 matches, shown as "100+". Counting is a probe of each
-# candidate's nights; stopping at 101 matches instead of looking at 1 001 candidates halved the
-# search page's SQL (issue 3's throughput target). A page of 20 needs no exact "1 713 stays".
+# Shown as "100+" above this many (searches without dates count their candidates).
 COUNT_CAP = 100
-CANDIDATE_CAP = 1000  # a search looks at no more candidates than this (DESIGN §15)
+CANDIDATE_CAP = 1000  # a count looks at no more candidates than this (DESIGN §15)
 MAX_PAGE = CANDIDATE_CAP // PAGE_SIZE
 
 
@@ -70,29 +70,25 @@ class Results:
     # Light rows (`Row`s with the columns of `CARD_COLUMNS`), not ORM objects: a card needs a
     # few columns, and building 21 `Listing`s cost more than the query finding them.
     listings: list[Row]
-    count: int  # matches among the candidates looked at
+    # How many match: exact, above COUNT_CAP ("100+"), or None when not counted (a search
+    # with dates whose results go on past this page).
+    count: int | None
     page: int
     has_next: bool
-    is_lower_bound: bool = False  # more candidates were left unexamined: "at least `count`"
     quotes: dict[int, pricing.Quote | None] = field(default_factory=dict)
     covers: dict[int, Row] = field(default_factory=dict)
 
     @property
-    def cap(self) -> int:
-        return COUNT_CAP
+    def is_counted(self) -> bool:
+        return self.count is not None
 
     @property
     def is_capped(self) -> bool:
-        return self.count > COUNT_CAP
+        return self.count is not None and self.count > COUNT_CAP
 
     @property
-    def shown_count(self) -> int:
-        return min(self.count, COUNT_CAP)
-
-    @property
-    def is_open_ended(self) -> bool:
-        """Whether to show the count as "N+"."""
-        return self.is_capped or self.is_lower_bound
+    def shown_count(self) -> int | None:
+        return None if self.count is None else min(self.count, COUNT_CAP)
 
     @property
     def has_previous(self) -> bool:
@@ -109,6 +105,13 @@ CARD_COLUMNS = (
     Listing.is_instant_book,
     Listing.nightly_price_ore,
     Listing.cleaning_fee_ore,
+)
+# The first photo beside them (NULLs when the listing has none): the card's cover.
+COVER_COLUMNS = (
+    ListingPhoto.token,
+    ListingPhoto.width,
+    ListingPhoto.height,
+    ListingPhoto.alt_text,
 )
 
 # --- The statements, built once per shape of search -------------------------------------------
@@ -201,36 +204,55 @@ def _order(sort: Sort) -> list:
 
 
 def _count_statement(shape: _Shape):
-    """(matches, candidates looked at): matches stop at COUNT_CAP + 1, candidates at
-    CANDIDATE_CAP + 1; candidates are only counted (None otherwise) when the matches fell short.
+    """How many candidates match a search without dates, stopping at CANDIDATE_CAP + 1.
 
-    The matches are the first candidates whose nights are free, so a busy search stops probing
-    after ≈ 100 matches instead of probing every one of 1 001 candidates (SQLite 10k town,
-    July week: ≈ 1.0 → 0.4 ms; the candidate scan without probes is cheap and rarely needed).
+    Only the listing row is filtered (no nights are read), so the database counts index
+    entries; a search with dates is not counted (see the module's note).
     """
-
-    def candidates():
-        return (
-            select(Listing.id)
-            .where(*_listing_conditions(shape))
-            .limit(bindparam("looked_at_most"))
-            .subquery()
-        )
-
-    if not shape.stay:
-        matches = candidates()
-        found = select(func.count()).select_from(matches).scalar_subquery()
-        return select(found, null())
-    among = candidates()
     matches = (
-        select(among.c.id).where(_free(among.c.id)).limit(bindparam("count_at_most")).subquery()
+        select(Listing.id)
+        .where(*_listing_conditions(shape))
+        .limit(bindparam("looked_at_most"))
+        .subquery()
     )
-    # `found` from a derived table, so it is counted once (a scalar subquery named twice is
-    # rendered, and run, twice); `looked` runs only when the CASE reaches it.
-    found = select(func.count().label("found")).select_from(matches).subquery()
-    looked = select(func.count()).select_from(candidates()).scalar_subquery()
-    cap = bindparam("count_cap", type_=Integer)
-    return select(found.c.found, case((found.c.found > cap, null()), else_=looked))
+    return select(func.count()).select_from(matches)
+
+
+def _page_statement(shape: _Shape, sort: Sort) -> Select:
+    """A page of cards, each with its cover photo and, given dates, whether any night of the
+    stay has its own price (only then are those prices read)."""
+    photo = aliased(ListingPhoto)
+    first_photo = (
+        select(photo.id)
+        .where(photo.listing_id == Listing.id)
+        .order_by(photo.position, photo.id)
+        .limit(1)
+        .correlate(Listing)
+        .scalar_subquery()
+    )
+    columns = [*CARD_COLUMNS, *COVER_COLUMNS]
+    if shape.stay:
+        # A scalar subquery, not EXISTS: PostgreSQL turns an EXISTS among the columns into a
+        # hashed subplan that reads the stay's prices of every listing (3 ms at 10k).
+        priced_night = (
+            select(NightPrice.night)
+            .where(
+                NightPrice.listing_id == Listing.id,
+                NightPrice.night >= bindparam("check_in", type_=Date),
+                NightPrice.night < bindparam("check_out", type_=Date),
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+        columns.append(priced_night.label("a_priced_night"))
+    return (
+        select(*columns)
+        .outerjoin(ListingPhoto, ListingPhoto.id == first_photo)
+        .where(*_conditions(shape))
+        .order_by(*_order(sort))
+        .offset(bindparam("skip"))
+        .limit(bindparam("take"))
+    )
 
 
 _statements: dict[tuple, tuple[list[availability.NightSource], Select]] = {}
@@ -250,13 +272,7 @@ def _statement(kind: str, shape: _Shape, sort: Sort = Sort.PRICE) -> Select:
         or any(a is not b for a, b in zip(entry[0], sources, strict=True))
     ):
         if kind == "page":
-            statement = (
-                select(*CARD_COLUMNS)
-                .where(*_conditions(shape))
-                .order_by(*_order(sort))
-                .offset(bindparam("skip"))
-                .limit(bindparam("take"))
-            )
+            statement = _page_statement(shape, sort)
         elif kind == "count":
             statement = _count_statement(shape)
         else:
@@ -268,39 +284,36 @@ def _statement(kind: str, shape: _Shape, sort: Sort = Sort.PRICE) -> Select:
 def search(criteria: Criteria, today: date | None = None, page_size: int = PAGE_SIZE) -> Results:
     """One page of listings matching `criteria`, with cover photos and (given dates) quotes.
 
-    Four queries whatever the page holds: the page, the capped count, the cover photos, and for
-    a stay the price overrides plus the fee schedule.
+    Without dates: the page (cards and covers) and the capped count. With dates: the page, the
+    fee schedule, and the per-night prices of the homes that have some for the stay.
     """
     today = today or pricing.coop_date()
     page = max(1, min(criteria.page, MAX_PAGE))
     shape, params = _shape_and_params(criteria, today)
+    skipped = (page - 1) * page_size
     found = reads.rows(
-        _statement("page", shape, criteria.sort),
-        {**params, "skip": (page - 1) * page_size, "take": page_size + 1},
+        _statement("page", shape, criteria.sort), {**params, "skip": skipped, "take": page_size + 1}
     )
-    has_next = len(found) > page_size and page < MAX_PAGE
+    more = len(found) > page_size
+    has_next = more and page < MAX_PAGE
     found = found[:page_size]
-    count, looked_at = reads.rows(
-        _statement("count", shape),
-        {
-            **params,
-            "looked_at_most": CANDIDATE_CAP + 1,
-            "count_at_most": COUNT_CAP + 1,
-            "count_cap": COUNT_CAP,
-        },
-    )[0]
-    results = Results(
-        listings=found,
-        count=int(count),
-        page=page,
-        has_next=has_next,
-        is_lower_bound=looked_at is not None and looked_at > CANDIDATE_CAP,
-    )
-    ids = [listing.id for listing in found]
-    results.covers = photos.covers(ids)
+    if not criteria.has_stay:
+        count = reads.rows(
+            _statement("count", shape), {**params, "looked_at_most": CANDIDATE_CAP + 1}
+        )[0][0]
+    elif not more and (found or page == 1):
+        count = skipped + len(found)  # the last page: everything before it was full
+    else:
+        count = None
+    results = Results(listings=found, count=count, page=page, has_next=has_next)
+    results.covers = {row.id: row for row in found if row.token is not None}
     if criteria.has_stay and found:
         results.quotes = pricing.quotes_for(
-            found, criteria.check_in, criteria.check_out, criteria.guests or 1
+            found,
+            criteria.check_in,
+            criteria.check_out,
+            criteria.guests or 1,
+            priced_nights=[row.id for row in found if row.a_priced_night is not None],
         )
     return results
 
