@@ -248,7 +248,11 @@ def test_member_home_and_fee_history(client, app, people):
     body = text_of(response)
     assert 'id="my-estimate"' in body
     assert 'id="fee-history"' in body
-    assert client.get("/fees").status_code == 200
+    fees = client.get("/fees")
+    assert fees.status_code == 200
+    # The founding version was decided by the statutes (stored as text by the migration).
+    assert "Stadgarna vid bildandet" in text_of(fees)
+    assert "Founding statutes" in text_of(client.get("/fees?lang=en"))
     logout(client)
     login(client, "guest@example.org")
     assert client.get("/member").status_code == 403
