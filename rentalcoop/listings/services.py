@@ -169,6 +169,9 @@ def _check_registration(listing: Listing) -> None:
 
 def _check_publishable(listing: Listing) -> None:
     _check_registration(listing)
+    # Publishes by one host take turns: two drafts published at once both counted no other
+    # published listing (PostgreSQL; SQLite's writers already take turns, and ignore this).
+    db.session.execute(select(User.id).where(User.id == listing.host_id).with_for_update())
     others = db.session.scalar(
         select(func.count())
         .select_from(Listing)
