@@ -24,6 +24,7 @@ from rentalcoop.governance.models import (
     MEETING_FORMAT_LABELS,
     MEETING_KIND_LABELS,
     MOTION_KIND_LABELS,
+    SETTING_LABELS,
     MotionKind,
 )
 from rentalcoop.i18n import _l
@@ -67,6 +68,12 @@ class MotionForm(FlaskForm):
     )
     effective_from = DateField(_l("Applies to bookings made from"), validators=[Optional()])
     project_id = SelectField(_l("Project"), coerce=int, choices=[], validate_choice=False)
+    setting_key = SelectField(
+        _l("Rule of the statutes"),
+        choices=[SelectChoice("", "—")] + _choices(SETTING_LABELS),
+        validators=[Optional()],
+    )
+    setting_value = StringField(_l("New value"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Add the motion"))
 
 

@@ -163,6 +163,18 @@ OFFICER_ROLE_LABELS = {
 }
 
 
+# The rules of the statutes the app enforces, by key (`CoopSetting.key`).
+POSTAL_VOTING = "postal_voting"
+BOARD_APPROVES_PROJECTS = "board_approves_projects"
+MAX_ACTIVE_LISTINGS = "max_active_listings_per_host"
+
+SETTING_LABELS = {
+    POSTAL_VOTING: _l("Postal voting (yes or no)"),
+    BOARD_APPROVES_PROJECTS: _l("The board approves community projects (yes or no)"),
+    MAX_ACTIVE_LISTINGS: _l("Published listings per host (a number)"),
+}
+
+
 class CoopSetting(db.Model):
     """A rule of the statutes the app enforces (postal voting, who approves fund projects).
 
@@ -336,6 +348,17 @@ class Motion(db.Model):
     @property
     def state_label(self) -> str:
         return str(MOTION_STATE_LABELS[MotionState(self.state)])
+
+    @property
+    def setting_label(self) -> str:
+        """The statutes rule this motion changes, in the reader's language."""
+        label = SETTING_LABELS.get(self.setting_key or "")
+        return str(label) if label is not None else (self.setting_key or "")
+
+    @property
+    def setting_value_label(self) -> str:
+        label = CHOICE_LABELS.get(self.setting_value or "")  # "yes" / "no"
+        return str(label) if label is not None else (self.setting_value or "")
 
     @property
     def is_election(self) -> bool:

@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -43,6 +44,10 @@ from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.governance.models import (
+    BOARD_APPROVES_PROJECTS,
+    MAX_ACTIVE_LISTINGS,
+    POSTAL_VOTING,
+    SETTING_LABELS,
     Attendance,
     BallotKind,
     BallotReceipt,
@@ -87,15 +92,42 @@ class FeeDecisionError(GovernanceError):
 
 # --- statutes settings ------------------------------------------------------------------------
 
-POSTAL_VOTING = "postal_voting"
-BOARD_APPROVES_PROJECTS = "board_approves_projects"
-SETTING_DEFAULTS = {POSTAL_VOTING: "no", BOARD_APPROVES_PROJECTS: "no"}
+SETTING_DEFAULTS = {POSTAL_VOTING: "no", BOARD_APPROVES_PROJECTS: "no", MAX_ACTIVE_LISTINGS: "1"}
+YES_NO_SETTINGS = (POSTAL_VOTING, BOARD_APPROVES_PROJECTS)
+# Settings whose founding value a deployment may give in its config (DESIGN §2: one host, one
+# home unless configured); a meeting's decision, once taken, is what counts.
+CONFIG_DEFAULTS = {MAX_ACTIVE_LISTINGS: "MAX_ACTIVE_LISTINGS_PER_HOST"}
+MAX_LISTINGS_CAP = 100
 
 
 def setting(key: str) -> str:
     """A statutes setting's value (its default until a meeting decided otherwise)."""
     row = db.session.get(CoopSetting, key)
-    return row.value if row is not None else SETTING_DEFAULTS[key]
+    if row is not None:
+        return row.value
+    configured = CONFIG_DEFAULTS.get(key)
+    if configured and current_app.config.get(configured) is not None:
+        return str(current_app.config[configured])
+    return SETTING_DEFAULTS[key]
+
+
+def checked_setting(key: str | None, value: str | None) -> str:
+    """`value` as a statutes setting `key` stores it; GovernanceError when it cannot be."""
+    if key not in SETTING_DEFAULTS:
+        raise GovernanceError(_l("There is no statutes setting %(key)s."), key=key or "")
+    given = (value or "").strip().lower()
+    if key in YES_NO_SETTINGS:
+        answer = {"yes": "yes", "ja": "yes", "no": "no", "nej": "no"}.get(given)
+        if answer is None:
+            raise GovernanceError(_l("%(setting)s: answer yes or no."), setting=SETTING_LABELS[key])
+        return answer
+    if not given.isdigit() or not 1 <= int(given) <= MAX_LISTINGS_CAP:
+        raise GovernanceError(
+            _l("%(setting)s: a whole number from 1 to %(most)s."),
+            setting=SETTING_LABELS[key],
+            most=MAX_LISTINGS_CAP,
+        )
+    return str(int(given))
 
 
 def setting_enabled(key: str) -> bool:
@@ -104,8 +136,7 @@ def setting_enabled(key: str) -> bool:
 
 def set_setting(key: str, value: str, motion: Motion | None = None) -> CoopSetting:
     """Write a statutes setting, as a passed statutes motion (or the founding statutes) decides."""
-    if key not in SETTING_DEFAULTS:
-        raise GovernanceError(_l("There is no statutes setting %(key)s."), key=key)
+    value = checked_setting(key, value)
     row = db.session.get(CoopSetting, key) or CoopSetting(key=key)
     row.value = value
     row.decided_by_motion_id = motion.id if motion is not None else None
@@ -384,8 +415,8 @@ def add_motion(
             raise GovernanceError(
                 _l("This meeting was not convened to change the statutes (a longer notice).")
             )
-        if setting_key is not None and setting_key not in SETTING_DEFAULTS:
-            raise GovernanceError(_l("There is no statutes setting %(key)s."), key=setting_key)
+        if setting_key is not None:
+            setting_value = checked_setting(setting_key, setting_value)
     if kind in (MotionKind.FEE, MotionKind.COMMUNITY_SHARE):
         needed = fee_bps if kind == MotionKind.FEE else community_bps
         if needed is None or effective_from is None:

@@ -277,6 +277,8 @@ def add_motion(meeting_id: int):
             community_bps=form.community_bps.data,
             effective_from=form.effective_from.data,
             project_id=form.project_id.data or None,
+            setting_key=form.setting_key.data or None,
+            setting_value=form.setting_value.data or None,
         )
     except DomainError as err:
         return _fail(err, meeting)

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -150,8 +149,11 @@ def set_rules(listing: Listing, data: Mapping[str, Any]) -> None:
 
 
 def max_active_listings() -> int:
-    # A config default for now; the meeting's decision belongs in the database (STYLE, Config).
-    return int(current_app.config.get("MAX_ACTIVE_LISTINGS_PER_HOST", 1))
+    """The statutes' cap on a host's published listings (DESIGN §2): the meeting decides it,
+    a deployment's `MAX_ACTIVE_LISTINGS_PER_HOST` gives the value before any meeting did."""
+    from rentalcoop.governance import services as governance  # governance reads listings
+
+    return int(governance.setting(governance.MAX_ACTIVE_LISTINGS))
 
 
 def _check_registration(listing: Listing) -> None:
