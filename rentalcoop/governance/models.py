@@ -463,6 +463,9 @@ class SecretVote(db.Model):
     nothing about who came first), the motion and the choice — no member, no time."""
 
     __tablename__ = "secret_votes"
+    # SQLite would otherwise number the rows in the order they came (`rowid`), which is the
+    # order of the receipts: stored by the random key alone (migration 0009).
+    __table_args__ = {"sqlite_with_rowid": False}
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     motion_id: Mapped[int] = mapped_column(ForeignKey("motions.id"), index=True)

@@ -35,8 +35,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from rentalcoop import outbox
 from rentalcoop.accounts.models import Membership, User
@@ -682,6 +682,11 @@ def _cast_open(motion, voter, principal, channel, choice, now) -> None:
 
 
 def _cast_secret(motion, voter, principal, channel, choice) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Secret voters on a motion take turns (`_blur_secret_votes` rewrites all its choices).
+        # Locked before the receipt, whose foreign key share-locks the motion: taken after it,
+        # two voters each waited for the other's share lock (a deadlock).
+        db.session.execute(select(Motion.id).where(Motion.id == motion.id).with_for_update())
     already = db.session.scalar(
         select(BallotReceipt.id).where(
             BallotReceipt.motion_id == motion.id, BallotReceipt.member_id == principal.id
@@ -704,11 +709,46 @@ def _cast_secret(motion, voter, principal, channel, choice) -> None:
             )
             db.session.flush()
             db.session.add(SecretVote(id=secrets.token_hex(16), motion_id=motion.id, choice=choice))
+            db.session.flush()
+            _blur_secret_votes(motion)
     except IntegrityError:
         raise GovernanceError(
             _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
             name=principal.name,
         ) from None
+
+
+def _blur_secret_votes(motion: Motion) -> None:
+    """Leave nothing in PostgreSQL that joins a receipt to its choice.
+
+    The receipt and the choice are written in one transaction (a vote is counted once or not at
+    all), so both rows carry that transaction's id (`xmin`): a plain `SELECT xmin` on the two
+    tables would pair every voter with their choice. Rewriting the motion's choices in every
+    secret vote gives them all the latest voter's transaction; only that one receipt shares it,
+    and its choice is one of many. (Old row versions stay until vacuum, readable only with raw
+    page access.) SQLite has no such column; its table has no rowid either (`SecretVote`).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            update(SecretVote)
+            .where(SecretVote.motion_id == motion.id)
+            .values(choice=SecretVote.choice)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _settle_secret_votes(motion: Motion) -> None:
+    """When a secret vote closes, store its choices in key order (random), not in the order
+    they came: CLUSTER rewrites the table without the dead row versions (PostgreSQL)."""
+    if motion.is_secret and db.session.get_bind().dialect.name == "postgresql":
+        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.execute(text("CLUSTER secret_votes USING pk_secret_votes"))
+        except DBAPIError as err:  # e.g. the app's database role does not own the table
+            current_app.logger.warning(
+                "secret_votes kept in arrival order (CLUSTER failed: %s)", type(err.orig).__name__
+            )
 
 
 def _register(meeting: Meeting, member: User, channel: Channel, holder_id: int | None) -> None:
@@ -829,6 +869,7 @@ def close_vote(
     motion.state = MotionState.DECIDED
     motion.closed_at = now
     db.session.flush()
+    _settle_secret_votes(motion)
     return motion
 
 

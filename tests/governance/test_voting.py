@@ -3,11 +3,15 @@ ballots, jäv, majorities and ties, notice windows, minutes."""
 
 from __future__ import annotations
 
+import threading
+import traceback
 from datetime import date, time, timedelta
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import OperationalError
 
+from rentalcoop.db import begin_write
 from rentalcoop.extensions import db
 from rentalcoop.governance import services
 from rentalcoop.governance.models import (
@@ -72,6 +76,42 @@ def test_secret_choice_rows_cannot_be_joined_to_voters(ctx, at_meeting):
     assert len(keys) == 3
     assert all(len(key) == 32 for key in keys)
     assert db.session.scalar(select(Vote.id)) is None  # no open-ballot row was written
+
+
+def test_nothing_stored_joins_a_secret_choice_to_its_receipt(ctx, at_meeting):
+    """No row number (SQLite), no shared transaction id and no storage order (PostgreSQL)
+    pairs a receipt with its choice, once each voter has voted in a transaction of their own."""
+    meeting, chair = convened()
+    motion = _motion(meeting, chair, at_meeting, ballot="secret")
+    db.session.commit()
+    for choice in ("yes", "no", "yes", "abstain"):
+        services.cast_vote(motion, factories.host(), choice, at=at_meeting)
+        db.session.commit()
+    of_motion = {"m": motion.id}
+    if db.engine.dialect.name == "sqlite":
+        with pytest.raises(OperationalError):
+            db.session.execute(text("SELECT rowid FROM secret_votes"))
+        db.session.rollback()
+    else:
+        receipts = db.session.scalars(
+            text("SELECT xmin::text FROM ballot_receipts WHERE motion_id = :m"), of_motion
+        ).all()
+        choices = set(
+            db.session.scalars(
+                text("SELECT xmin::text FROM secret_votes WHERE motion_id = :m"), of_motion
+            )
+        )
+        assert len(receipts) == 4
+        assert len(choices) == 1  # every choice carries the latest voter's transaction
+        assert sum(xmin in choices for xmin in receipts) == 1  # only the latest voter's
+    services.close_vote(motion, chair, at=at_meeting)
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        stored = db.session.scalars(
+            text("SELECT id FROM secret_votes WHERE motion_id = :m ORDER BY ctid"), of_motion
+        ).all()
+        assert stored == sorted(stored)  # in key order (random), not in the order they came
+    assert (motion.yes_count, motion.no_count, motion.abstain_count) == (2, 1, 1)
 
 
 def test_proxy_votes_and_a_personal_vote_beats_it(ctx, at_meeting):
@@ -432,3 +472,41 @@ def test_minutes_signed_by_officers_then_published(ctx, at_meeting):
     assert published[:-1] == [False] * (len(officers) - 1)
     assert meeting.state == MeetingState.PUBLISHED
     assert db.session.get(Motion, motion.id).yes_count == 1
+
+
+def test_members_voting_secretly_at_the_same_time_are_all_counted(app, at_meeting):
+    """The choices' rewrite (PostgreSQL) makes secret voters take turns: no deadlock, no loss."""
+    voters = 12
+    with app.app_context():
+        meeting, chair = convened()
+        motion = _motion(meeting, chair, at_meeting, ballot="secret")
+        member_ids = [factories.host().id for _ in range(voters)]
+        db.session.commit()
+        motion_id, chair_id = motion.id, chair.id
+
+    barrier = threading.Barrier(voters)
+    errors: list[str] = []
+
+    def vote(n: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(30)
+                begin_write(db.session)  # what a POST request does first (SQLite)
+                found = db.session.get(Motion, motion_id)
+                member = db.session.get(factories.User, member_ids[n])
+                services.cast_vote(found, member, "yes" if n % 3 else "no", at=at_meeting)
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - reported below
+                errors.append(traceback.format_exc())
+
+    threads = [threading.Thread(target=vote, args=(n,)) for n in range(voters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, "\n".join(errors[:1])
+    with app.app_context():
+        found = db.session.get(Motion, motion_id)
+        services.close_vote(found, db.session.get(factories.User, chair_id), at=at_meeting)
+        db.session.commit()
+        assert (found.yes_count, found.no_count) == (8, 4)
