@@ -150,6 +150,11 @@ def meeting(meeting_id: int):
     """The meeting: notice, agenda, votes, proxies; the board's and the chair's controls."""
     meeting = _meeting_or_404(meeting_id)
     require(_can_see(meeting))
+    return _meeting_page(meeting)
+
+
+def _meeting_page(meeting: Meeting, motion_form: MotionForm | None = None, status: int = 200):
+    """The meeting page; with `motion_form`, a refused motion shown again as it was typed."""
     members = _member_choices()
     is_chair = services.is_chair(meeting, current_user)
     my_proxy = services.live_proxy(meeting, holder_id=current_user.id)
@@ -173,7 +178,9 @@ def meeting(meeting_id: int):
     officers_form.chair.choices = members
     officers_form.secretary.choices = members
     officers_form.adjusters.choices = members
-    motion_form = MotionForm()
+    motion_kept = motion_form is not None
+    if motion_form is None:
+        motion_form = MotionForm(formdata=None)
     motion_form.project_id.choices = _project_choices((ProjectState.PROPOSED,))
     proxy_form = ProxyForm()
     proxy_form.principal.choices = members
@@ -194,13 +201,14 @@ def meeting(meeting_id: int):
         window=services.notice_window(meeting),
         officers_form=officers_form,
         motion_form=motion_form,
+        motion_kept=motion_kept,
         proxy_form=proxy_form,
         candidate_form=candidate_form,
         close_form=CloseVoteForm(),
         action=ActionForm(),
         postal=services.setting_enabled(services.POSTAL_VOTING),
         today=coop_date(),
-    )
+    ), status
 
 
 def _choice_labels(motion: Motion) -> list[SelectChoice]:
@@ -262,7 +270,7 @@ def add_motion(meeting_id: int):
     form.project_id.choices = _project_choices()
     if not form.validate_on_submit():
         flash(_("Please check the motion: %(errors)s", errors=_form_errors(form)), "error")
-        return _back(meeting)
+        return _meeting_page(meeting, form, 422)
     try:
         services.add_motion(
             meeting,
@@ -281,7 +289,11 @@ def add_motion(meeting_id: int):
             setting_value=form.setting_value.data or None,
         )
     except DomainError as err:
-        return _fail(err, meeting)
+        db.session.rollback()
+        if err.status_code == 403:
+            abort(403)
+        flash(err.message, "error")
+        return _meeting_page(_meeting_or_404(meeting_id), form, err.status_code)
     db.session.commit()
     flash(_("The motion is added."), "success")
     return _back(meeting, "#agenda")

@@ -257,3 +257,21 @@ def test_member_home_and_fee_history(client, app, people):
     login(client, "guest@example.org")
     assert client.get("/member").status_code == 403
     assert client.get("/fees").status_code == 403
+
+
+def test_an_incomplete_motion_comes_back_as_typed(client, app, people, live_meeting):
+    meeting_id, _motion_id = live_meeting
+    login(client, "member@example.org")
+    page = f"/meetings/{meeting_id}"
+    reasons = "Cykelställen vid stationen räcker inte till på sommaren."
+    response = post_form(
+        client,
+        f"/meetings/{meeting_id}/motions?lang=en",
+        {"kind": "other", "title": "", "majority": "simple", "body": reasons},
+        form_url=page,
+    )
+    assert response.status_code == 422
+    body = text_of(response)
+    assert "Please check the motion" in body
+    assert reasons in body  # nothing the member wrote is lost
+    assert '<details class="gov-add" open>' in body
