@@ -152,6 +152,16 @@ def moment(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt)
 
 
+# A day and a clock time as a notice gives them ("söndag 10 januari 2027, 18:00"): Babel's
+# "full" and "long" add seconds and the zone's long name.
+WHEN_PATTERN = "EEEE d MMMM y, HH:mm"
+
+
+def when(value: datetime | None) -> str:
+    """When something happens (a meeting), in Stockholm time, to the minute."""
+    return moment(value, WHEN_PATTERN)
+
+
 def lang_query(code: str) -> str:
     """The current query string with `lang` set to `code` (for the language switch)."""
     args = request.args.to_dict(flat=False)
@@ -212,6 +222,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["moment"] = moment
+    app.jinja_env.filters["when"] = when
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     # Flask-Babel's template callables look the catalog up through `g` on every `_()` (≈ ten

@@ -275,3 +275,22 @@ def test_an_incomplete_motion_comes_back_as_typed(client, app, people, live_meet
     assert "Please check the motion" in body
     assert reasons in body  # nothing the member wrote is lost
     assert '<details class="gov-add" open>' in body
+
+
+def test_the_meeting_time_reads_like_a_notice(client, app, people):
+    with app.app_context():
+        board = db.session.get(factories.User, people["board"])
+        meeting, _ = services.create_meeting(
+            kind="extra",
+            format="physical",
+            title="Extrastämma",
+            starts_at=services.meeting_start(date(2027, 1, 10), time(18, 0)),
+            venue="Bygdegården",
+            by=board,
+        )
+        db.session.commit()
+        meeting_id = meeting.id
+    login(client, "board@example.org")
+    when = text_of(client.get(f"/meetings/{meeting_id}?lang=sv"))
+    assert "söndag 10 januari 2027, 18:00" in when  # Stockholm time, no seconds, no zone name
+    assert "Sunday 10 January 2027, 18:00" in text_of(client.get(f"/meetings/{meeting_id}?lang=en"))
