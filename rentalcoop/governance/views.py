@@ -70,12 +70,15 @@ def _back(meeting: Meeting, anchor: str = ""):
     return redirect(url_for("governance.meeting", meeting_id=meeting.id) + anchor, 303)
 
 
-def _fail(err: DomainError, meeting: Meeting):
-    """A refused action: the reason as a flash message, back to the meeting (403 stays 403)."""
+def _fail(err: DomainError, meeting: Meeting, motion_form: MotionForm | None = None):
+    """A refused action: the reason as a flash message, back to the meeting (403 stays 403);
+    a refused motion is shown again as typed, with the refusal's status."""
     db.session.rollback()
     if err.status_code == 403:
         abort(403)
     flash(err.message, "error")
+    if motion_form is not None:
+        return _meeting_page(meeting, motion_form, err.status_code)
     return _back(meeting)
 
 
@@ -289,11 +292,7 @@ def add_motion(meeting_id: int):
             setting_value=form.setting_value.data or None,
         )
     except DomainError as err:
-        db.session.rollback()
-        if err.status_code == 403:
-            abort(403)
-        flash(err.message, "error")
-        return _meeting_page(_meeting_or_404(meeting_id), form, err.status_code)
+        return _fail(err, meeting, form)
     db.session.commit()
     flash(_("The motion is added."), "success")
     return _back(meeting, "#agenda")

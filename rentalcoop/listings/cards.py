@@ -111,7 +111,7 @@ class CardTexts:
 
     def render(self, results) -> Markup:
         """The cards of `results` (a `search.Results`), one after another."""
-        covers, quotes, out = results.covers, results.quotes, []
+        quotes, out = results.quotes, []
         # Escaped once per page: the phrases, prefixes, district and type names.
         instant = _INSTANT.format(instant=_esc(self.instant))
         for_nights, fees = _esc(self.total_for_nights), _esc(self.fees_included)
@@ -123,15 +123,14 @@ class CardTexts:
         for row in results.listings:  # `search.CARD_COLUMNS` first
             listing_id, area_id, title, kind, max_guests, is_instant, nightly = row[:7]
             kind, kind_label = _esc(kind), kinds[kind]
-            cover = covers.get(listing_id)
             image = (
                 _PHOTO.format(
-                    photo=photo_prefix + _esc(cover.token),
-                    alt=_esc(cover.alt_text),
-                    width=int(cover.width),
-                    height=int(cover.height),
+                    photo=photo_prefix + _esc(row.token),
+                    alt=_esc(row.alt_text),
+                    width=int(row.width),
+                    height=int(row.height),
                 )
-                if cover
+                if row.token is not None  # `search.COVER_COLUMNS`: NULL without a photo
                 else _NO_PHOTO.format(kind_label=kind_label)
             )
             quote = quotes.get(listing_id)

@@ -328,3 +328,13 @@ class FeeScheduleVersion(db.Model):
     vat_bps: Mapped[int]
     decided_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # What migration 0002 stores as the founding version's decision.
+    FOUNDING_DECISION = "Founding statutes"
+
+    @property
+    def decided_by_label(self) -> str:
+        """Who decided this version, in the reader's language where the text is one of ours."""
+        if self.decided_by == self.FOUNDING_DECISION:
+            return str(_l("Founding statutes"))
+        return self.decided_by or ""

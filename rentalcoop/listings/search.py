@@ -67,8 +67,8 @@ class Criteria:
 
 @dataclass
 class Results:
-    # Light rows (`Row`s with the columns of `CARD_COLUMNS`), not ORM objects: a card needs a
-    # few columns, and building 21 `Listing`s cost more than the query finding them.
+    # Light rows (`Row`s with `CARD_COLUMNS` and the cover's `COVER_COLUMNS`), not ORM objects:
+    # a card needs a few columns, and building 21 `Listing`s cost more than the query finding them.
     listings: list[Row]
     # How many match: exact, above COUNT_CAP ("100+"), or None when not counted (a search
     # with dates whose results go on past this page).
@@ -76,7 +76,6 @@ class Results:
     page: int
     has_next: bool
     quotes: dict[int, pricing.Quote | None] = field(default_factory=dict)
-    covers: dict[int, Row] = field(default_factory=dict)
 
     @property
     def is_counted(self) -> bool:
@@ -106,7 +105,8 @@ CARD_COLUMNS = (
     Listing.nightly_price_ore,
     Listing.cleaning_fee_ore,
 )
-# The first photo beside them (NULLs when the listing has none): the card's cover.
+# The first photo beside them (NULLs when the listing has none): the card's cover, read from
+# the row itself.
 COVER_COLUMNS = (
     ListingPhoto.token,
     ListingPhoto.width,
@@ -306,7 +306,6 @@ def search(criteria: Criteria, today: date | None = None, page_size: int = PAGE_
     else:
         count = None
     results = Results(listings=found, count=count, page=page, has_next=has_next)
-    results.covers = {row.id: row for row in found if row.token is not None}
     if criteria.has_stay and found:
         results.quotes = pricing.quotes_for(
             found,
