@@ -22,8 +22,8 @@ from rentalcoop.main.forms import StayForm
 
 
 def _published_listing_or_404(listing_id: int):
-    listing = listings.get_listing(listing_id)
-    if listing is None or not listing.is_published:
+    listing = listings.get_published_listing(listing_id)
+    if listing is None:
         abort(404)
     return listing
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-from rentalcoop.listings import availability, services
+from rentalcoop.listings import availability, pricing
 from rentalcoop.listings.availability import add_months
 from rentalcoop.listings.models import Listing
 
@@ -19,10 +19,6 @@ class Day:
     kind: str  # past, free, blocked, booked, imported, closed (outside notice or window)
     price_ore: int
     is_override: bool
-
-    @property
-    def is_free(self) -> bool:
-        return self.kind == "free"
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,7 @@ def months(listing: Listing, start: date, count: int, today: date) -> list[Month
     first = first_of_month(start)
     end = add_months(first, count)
     taken = availability.unavailable_nights(listing.id, first, end)
-    prices = services.night_prices(listing.id, first, end)
+    prices = pricing.night_overrides([listing.id], first, end)[listing.id]
     earliest = today + timedelta(days=listing.advance_notice_days)
     latest = add_months(today, listing.booking_window_months)  # last bookable night is before
     result = []

@@ -48,10 +48,6 @@ class FeeRates:
     vat_bps: int
     version_id: int | None = None
 
-    @classmethod
-    def of(cls, version: FeeScheduleVersion) -> FeeRates:
-        return cls(version.fee_bps, version.community_bps, version.vat_bps, version.id)
-
 
 @dataclass(frozen=True)
 class Quote:

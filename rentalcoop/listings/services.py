@@ -63,10 +63,6 @@ class ListingError(DomainError):
 # --- Reading -----------------------------------------------------------------------------------
 
 
-def areas() -> list[Area]:
-    return list(db.session.scalars(select(Area).order_by(Area.name)))
-
-
 def get_listing(listing_id: int) -> Listing | None:
     """A listing with its area, host and photos (three queries whatever the number of photos)."""
     return db.session.get(
@@ -278,15 +274,3 @@ def set_night_prices(listing: Listing, first: date, last: date, price_ore: int |
             NightPrice(listing_id=listing.id, night=n, price_ore=price_ore) for n in nights
         )
     db.session.flush()
-
-
-def night_prices(listing_id: int, start: date, end: date) -> dict[date, int]:
-    return dict(
-        db.session.execute(
-            select(NightPrice.night, NightPrice.price_ore).where(
-                NightPrice.listing_id == listing_id,
-                NightPrice.night >= start,
-                NightPrice.night < end,
-            )
-        ).all()
-    )

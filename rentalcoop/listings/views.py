@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from rentalcoop.access import require
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
-from rentalcoop.listings import availability, bp, calendar_view, photos, pricing, services
+from rentalcoop.listings import availability, bp, calendar_view, photos, pricing, reads, services
 from rentalcoop.listings.forms import (
     ActionForm,
     AltTextForm,
@@ -123,7 +123,7 @@ def mine():
 
 
 def _listing_form(formdata=None, obj: Listing | None = None) -> tuple[ListingForm, dict]:
-    areas = services.areas()
+    areas = reads.area_rows()  # the header's district picker reads the same rows
     kwargs = {}
     if obj is not None:
         kwargs = {
