@@ -220,18 +220,17 @@ def _settings_page(**forms):
 def change_password():
     """Change the password (the current one is asked first); other sessions end."""
     form = ChangePasswordForm(prefix="pw")
-    if form.validate_on_submit() and not services.verify_password(
-        current_user, form.current_password.data
-    ):
+    if not form.validate_on_submit():
+        return _settings_page(password_form=form), 422
+    if not services.verify_password(current_user, form.current_password.data):
         form.current_password.errors = [_("That is not your current password.")]
-    elif form.validate_on_submit():
-        user = current_user._get_current_object()
-        services.set_password(user, form.password.data)
-        db.session.commit()
-        _start_session(user)
-        flash(_("Your password has been changed."), "success")
-        return redirect(url_for("accounts.settings"), 303)
-    return _settings_page(password_form=form), 422
+        return _settings_page(password_form=form), 422
+    user = current_user._get_current_object()
+    services.set_password(user, form.password.data)
+    db.session.commit()
+    _start_session(user)
+    flash(_("Your password has been changed."), "success")
+    return redirect(url_for("accounts.settings"), 303)
 
 
 @bp.post("/account/email")

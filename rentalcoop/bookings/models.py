@@ -208,10 +208,6 @@ class Booking(db.Model):
     def is_cancelled(self) -> bool:
         return self.state in CANCELLED_STATES
 
-    @property
-    def is_paid(self) -> bool:
-        return self.paid_at is not None
-
     def can_become(self, state: BookingState) -> bool:
         return BookingState(state) in TRANSITIONS[BookingState(self.state)]
 

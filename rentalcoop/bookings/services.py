@@ -13,7 +13,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -581,7 +581,3 @@ def reservations_of(
         if b.is_cancelled or b.state in (BookingState.DECLINED, BookingState.EXPIRED)
     ]
     return requests, upcoming, past, ended
-
-
-def booking_url(booking: Booking) -> str:
-    return url_for("bookings.show", booking_id=booking.id, _external=True)

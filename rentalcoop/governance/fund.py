@@ -74,13 +74,6 @@ def projects(states: tuple[str, ...] | None = None) -> list[CommunityProject]:
     return list(db.session.scalars(query))
 
 
-def is_choosable(project_id: int | None) -> bool:
-    if project_id is None:
-        return True
-    project = db.session.get(CommunityProject, project_id)
-    return project is not None and project.state == ProjectState.APPROVED
-
-
 @dataclass(frozen=True)
 class FundMonth:
     year: int

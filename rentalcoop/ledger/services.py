@@ -580,7 +580,7 @@ def _account_order(account: str) -> int:
     return list(Account).index(Account(account))
 
 
-def balances(as_of: date | None = None, *, include_zero: bool = False) -> list[Balance]:
+def balances(as_of: date | None = None) -> list[Balance]:
     """Every account line's balance (per host, guest, project), debit positive, in one query.
 
     Balances are derived from the entries, never stored (DESIGN §9)."""
@@ -594,7 +594,7 @@ def balances(as_of: date | None = None, *, include_zero: bool = False) -> list[B
     rows = [
         Balance(Account(account), party_id, int(total))
         for account, party_id, total in db.session.execute(query)
-        if include_zero or total
+        if total
     ]
     return sorted(rows, key=lambda row: (_account_order(row.account), row.party_id or 0))
 

@@ -144,16 +144,7 @@ def coop_date(at: datetime | date | None = None) -> date:
 
 def fee_schedule_in_force(at: datetime | date | None = None) -> FeeScheduleVersion:
     """The fee schedule version in force on the coop date of `at` (now when None)."""
-    on = coop_date(at)
-    version = db.session.scalar(
-        select(FeeScheduleVersion)
-        .where(FeeScheduleVersion.effective_from <= on)
-        .order_by(FeeScheduleVersion.effective_from.desc())
-        .limit(1)
-    )
-    if version is None:  # the founding version is created by the migration
-        raise LookupError(f"no fee schedule in force on {on}")
-    return version
+    return db.session.get(FeeScheduleVersion, fee_rates_in_force(at).version_id)
 
 
 @reads.once
@@ -172,7 +163,8 @@ def _rates_statement():
 
 
 def fee_rates_in_force(at: datetime | date | None = None) -> FeeRates:
-    """The rates of `fee_schedule_in_force(at)`, read without building the ORM object."""
+    """The rates of the fee schedule version in force on the coop date of `at` (now when
+    None), read without building the ORM object."""
     on = coop_date(at)
     found = reads.rows(_rates_statement(), {"on": on})
     if not found:  # the founding version is created by the migration

@@ -75,9 +75,6 @@ class PaymentProvider(Protocol):
     #: True when refunds and payouts go through the provider's API (False: the board pays).
     is_automatic: bool
 
-    def start_checkout(self, booking: Booking) -> str:
-        """The URL to send the guest to for paying `booking` (flushed; the caller commits)."""
-
     def create_checkout_session(
         self, booking: Booking, payment: Payment, *, attempt: int, success_url: str, cancel_url: str
     ) -> Checkout:
@@ -110,12 +107,6 @@ class ManualProvider:
 
     name = ProviderName.MANUAL
     is_automatic = False
-
-    def start_checkout(self, booking) -> str:
-        # The pay page itself tells the guest how to pay the cooperative.
-        from rentalcoop.payments import services
-
-        return services.start_checkout(booking, self)
 
     def create_checkout_session(self, booking, payment, *, attempt, success_url, cancel_url):
         raise ProviderError("the manual provider has no checkout sessions")
@@ -167,11 +158,6 @@ class StripeProvider:
         self._clock = clock or (lambda: datetime.now(UTC))
 
     # --- Guest payments -------------------------------------------------------------------------
-
-    def start_checkout(self, booking) -> str:
-        from rentalcoop.payments import services
-
-        return services.start_checkout(booking, self)
 
     def create_checkout_session(
         self, booking, payment, *, attempt, success_url, cancel_url
