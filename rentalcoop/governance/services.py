@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import contains_eager, selectinload
 
 from rentalcoop import outbox
 from rentalcoop.accounts.models import Membership, User
@@ -324,6 +325,7 @@ def current_members() -> list[User]:
         db.session.scalars(
             select(User)
             .join(Membership, Membership.user_id == User.id)
+            .options(contains_eager(User.membership))  # pages show the member numbers
             .where(Membership.left_on.is_(None), User.deleted_at.is_(None))
             .order_by(Membership.member_number)
         )
@@ -1002,6 +1004,10 @@ def voting_register(meeting: Meeting) -> list[Attendance]:
     return list(
         db.session.scalars(
             select(Attendance)
+            .options(
+                selectinload(Attendance.member).selectinload(User.membership),
+                selectinload(Attendance.represented_by),
+            )
             .where(Attendance.meeting_id == meeting.id)
             .order_by(Attendance.member_id)
         )

@@ -162,13 +162,11 @@ def _meeting_page(meeting: Meeting, motion_form: MotionForm | None = None, statu
     is_chair = services.is_chair(meeting, current_user)
     my_proxy = services.live_proxy(meeting, holder_id=current_user.id)
     given = services.live_proxy(meeting, principal_id=current_user.id)
+    postal = services.setting_enabled(services.POSTAL_VOTING)
     vote_forms = {}
     voted = {}
     for motion in meeting.motions:
-        if motion.state == MotionState.OPEN or (
-            motion.state == MotionState.ON_AGENDA
-            and services.setting_enabled(services.POSTAL_VOTING)
-        ):
+        if motion.state == MotionState.OPEN or (motion.state == MotionState.ON_AGENDA and postal):
             form = VoteForm(prefix=f"m{motion.id}")
             form.choice.choices = _choice_labels(motion)
             vote_forms[motion.id] = form
@@ -209,7 +207,7 @@ def _meeting_page(meeting: Meeting, motion_form: MotionForm | None = None, statu
         candidate_form=candidate_form,
         close_form=CloseVoteForm(),
         action=ActionForm(),
-        postal=services.setting_enabled(services.POSTAL_VOTING),
+        postal=postal,
         today=coop_date(),
     ), status
 

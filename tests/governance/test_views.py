@@ -294,3 +294,33 @@ def test_the_meeting_time_reads_like_a_notice(client, app, people):
     when = text_of(client.get(f"/meetings/{meeting_id}?lang=sv"))
     assert "söndag 10 januari 2027, 18:00" in when  # Stockholm time, no seconds, no zone name
     assert "Sunday 10 January 2027, 18:00" in text_of(client.get(f"/meetings/{meeting_id}?lang=en"))
+
+
+def test_meeting_page_and_minutes_queries_do_not_grow_with_the_members(
+    client, app, people, live_meeting, count_queries
+):
+    meeting_id, motion_id = live_meeting
+    login(client, "board@example.org")
+    page = f"/meetings/{meeting_id}"
+    assert post_form(client, f"/motions/{motion_id}/open", {}, form_url=page).status_code == 303
+
+    def vote(voters: int) -> None:
+        with app.app_context():
+            motion = db.session.get(Motion, motion_id)
+            for _ in range(voters):
+                services.cast_vote(motion, factories.host(), "yes")
+            db.session.commit()
+
+    def queries(url: str) -> int:
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        return counter.count
+
+    vote(2)
+    few = queries(page)
+    vote(10)  # ten members more in every member list and in the voting register
+    assert queries(page) == few
+    post_form(client, f"/motions/{motion_id}/close", {"casting_vote": ""}, form_url=page)
+    assert post_form(client, f"{page}/close", {}, form_url=page).status_code == 303
+    # Twelve attendees: one query each for them, their membership or proxy would be 12+.
+    assert queries(f"{page}/minutes") <= 12
