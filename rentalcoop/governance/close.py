@@ -169,6 +169,17 @@ def year_close(year: int) -> YearClose | None:
     return db.session.get(YearClose, year)
 
 
+def share_names(year: int) -> dict[int, str]:
+    """The names of the members with a share in `year`'s close, by id (one query)."""
+    return dict(
+        db.session.execute(
+            select(User.id, User.name)
+            .join(PatronageShare, PatronageShare.member_id == User.id)
+            .where(PatronageShare.year == year)
+        ).all()
+    )
+
+
 def save_draft(year: int, reserve_ore: int | None = None) -> YearClose:
     """Compute and store the draft the board proposes to the meeting (a posted close is kept)."""
     row = year_close(year)

@@ -43,6 +43,7 @@ from rentalcoop.governance.models import (
 )
 from rentalcoop.i18n import _
 from rentalcoop.listings.pricing import coop_date
+from rentalcoop.spreadsheet import safe_cell
 
 
 def _meeting_or_404(meeting_id: int) -> Meeting:
@@ -635,7 +636,7 @@ def year_close(year: int):
     else:
         figures = None
         form.reserve_ore.data = row.reserve_ore
-    names = dict(db.session.execute(select(User.id, User.name)).all())
+    names = close.share_names(year) if row is not None else {}
     return render_template(
         "governance/close.html",
         year=year,
@@ -653,7 +654,7 @@ def _csv(rows, name: str) -> Response:
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";")
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([safe_cell(cell) for cell in row])  # member names are typed by people
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",
@@ -668,7 +669,7 @@ def year_close_csv(year: int):
     row = close.year_close(year)
     if row is None:
         abort(404)
-    names = dict(db.session.execute(select(User.id, User.name)).all())
+    names = close.share_names(year)
     lines = [("member_id", "name", "nights", "amount_ore", "state")]
     lines += [
         (s.member_id, names.get(s.member_id, ""), s.nights, s.amount_ore, row.state)

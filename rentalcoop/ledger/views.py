@@ -13,6 +13,7 @@ from rentalcoop.accounts.models import Role
 from rentalcoop.ledger import bp, services
 from rentalcoop.ledger.models import ACCOUNT_LABELS, TRANSACTION_KIND_LABELS, Account
 from rentalcoop.listings.pricing import coop_date
+from rentalcoop.spreadsheet import safe_cell
 
 JOURNAL_PER_PAGE = 50
 CSV_COLUMNS = (
@@ -98,14 +99,14 @@ def _csv_chunks(year: int | None) -> Iterator[str]:
                 line.booked_on.isoformat(),
                 line.fiscal_year,
                 line.transaction_id,
-                _cell(line.key),
+                safe_cell(line.key),
                 line.kind,
                 line.account,
                 "" if line.party_id is None else line.party_id,
-                _cell(line.party),
+                safe_cell(line.party),
                 line.amount_ore,
                 kronor(line.amount_ore),
-                _cell(line.memo),
+                safe_cell(line.memo),
             )
         )
         if n % 500 == 0:
@@ -126,10 +127,3 @@ def kronor(amount_ore: int) -> str:
     sign = "-" if amount_ore < 0 else ""
     whole, ore = divmod(abs(amount_ore), 100)
     return f"{sign}{whole},{ore:02d}"
-
-
-def _cell(text: str) -> str:
-    """Keep a spreadsheet from running text as a formula (CSV injection, OWASP)."""
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text

@@ -33,6 +33,7 @@ from rentalcoop.listings.models import BlockedNight, Listing, NightPrice
 from rentalcoop.messaging.models import Message
 from rentalcoop.moderation.models import ContentReport
 from rentalcoop.reviews.models import Review
+from rentalcoop.spreadsheet import safe_cell
 
 # Columns that name someone else (a board member who marked, approved or decided something).
 OTHERS = {"marked_by_id", "approved_by_id", "decided_by_id", "posted_by_id", "actor_id"}
@@ -61,10 +62,7 @@ def columns(obj, *, exclude: set[str] = frozenset()) -> dict:
 def _csv_cell(value):
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False)
-    # A spreadsheet runs a cell that starts like a formula (OWASP "CSV injection").
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return safe_cell(value)
 
 
 def to_csv(rows: list[dict]) -> str:

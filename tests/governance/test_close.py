@@ -27,6 +27,7 @@ from rentalcoop.ledger import services as ledger
 from rentalcoop.ledger.models import Account, LedgerTransaction
 from tests import factories
 from tests.governance.conftest import convened
+from tests.helpers import login, text_of
 
 MEETING_DAY = date(2026, 5, 20)
 
@@ -150,3 +151,18 @@ def test_cli_prints_draft_then_posted(year_2025, app):
     result = runner.invoke(args=["coop", "close-year", "2025"])
     assert result.exit_code == 0, result.output
     assert "was closed and posted" in result.output
+
+
+def test_the_close_page_and_csv_name_the_members_and_keep_formulas_inert(year_2025, app):
+    board, a, b, c = year_2025
+    a.name = '=HYPERLINK("https://evil.example","A")'
+    b.name = "Berit Bok"
+    close.save_draft(2025, reserve_ore=1_000)
+    db.session.commit()
+    client = app.test_client()
+    login(client, board.email)
+    page = text_of(client.get("/board/close/2025"))
+    assert "Berit Bok" in page
+    body = client.get("/board/close/2025.csv").get_data(as_text=True)
+    assert f'{a.id};"\'=HYPERLINK(""https://evil.example"",""A"")";6;' in body
+    assert f"{b.id};Berit Bok;3;" in body
