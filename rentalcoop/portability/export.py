@@ -5,9 +5,6 @@ The rule for what goes in: the person's own records whole; of the other party of
 message or a review only what the person already sees on the site — a name, never an email
 address; of board members who handled something, nothing. Reviews about the person are included
 only once published, so an export cannot get round the simultaneous reveal.
-
-Features that do not exist yet in this instance (their tables are missing) are skipped and the
-README says so.
 """
 
 from __future__ import annotations
@@ -26,12 +23,16 @@ from sqlalchemy.orm import joinedload
 
 from rentalcoop.accounts.models import MembershipApplication, User
 from rentalcoop.bookings.models import Booking, BookingEvent, BookingState
+from rentalcoop.calendar.models import CalendarFeed, ImportedBlock
 from rentalcoop.db import utcnow
 from rentalcoop.extensions import db
+from rentalcoop.governance.models import CloseState, PatronageShare, YearClose
 from rentalcoop.i18n import _
+from rentalcoop.ledger.models import USER_PARTY_ACCOUNTS, LedgerEntry, LedgerTransaction
 from rentalcoop.listings.models import BlockedNight, Listing, NightPrice
 from rentalcoop.messaging.models import Message
 from rentalcoop.moderation.models import ContentReport
+from rentalcoop.payments.models import HostPaymentAccount, Payment, Payout, Refund
 from rentalcoop.reviews.models import Review
 from rentalcoop.spreadsheet import safe_cell
 
@@ -77,21 +78,9 @@ def to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def _model(module: str, name: str):
-    """A model of a feature that may not be installed yet (None then)."""
-    import importlib
-
-    try:
-        model = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-    return model if inspect(db.engine).has_table(model.__tablename__) else None
-
-
 class Archive:
     def __init__(self, fileobj):
         self.zip = zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED)
-        self.skipped: list[str] = []
         self.files: list[str] = []
 
     def json(self, name: str, data) -> None:
@@ -149,10 +138,8 @@ def _profile(user: User, archive: Archive) -> dict:
             select(MembershipApplication).where(MembershipApplication.user_id == user.id)
         )
     ]
-    account_model = _model("rentalcoop.payments.models", "HostPaymentAccount")
-    if account_model is not None:
-        account = db.session.get(account_model, user.id)
-        profile["payment_account"] = columns(account, exclude={"user_id"}) if account else None
+    account = db.session.get(HostPaymentAccount, user.id)
+    profile["payment_account"] = columns(account, exclude={"user_id"}) if account else None
     return profile
 
 
@@ -202,19 +189,14 @@ def _calendar(user: User, listings: list[Listing], archive: Archive) -> None:
         .order_by(NightPrice.listing_id, NightPrice.night)
     )
     archive.table("calendar/night_prices", [columns(p) for p in prices])
-    feed_model = _model("rentalcoop.calendar.models", "CalendarFeed")
-    block_model = _model("rentalcoop.calendar.models", "ImportedBlock")
-    if feed_model is None or block_model is None:
-        archive.skipped.append("calendar feeds (not installed in this instance)")
-        return
     feeds = db.session.scalars(
-        select(feed_model).where(feed_model.listing_id.in_(ids)).order_by(feed_model.id)
+        select(CalendarFeed).where(CalendarFeed.listing_id.in_(ids)).order_by(CalendarFeed.id)
     )
     archive.table("calendar/imported_feeds", [columns(f) for f in feeds])
     imported = db.session.scalars(
-        select(block_model)
-        .where(block_model.listing_id.in_(ids))
-        .order_by(block_model.listing_id, block_model.night)
+        select(ImportedBlock)
+        .where(ImportedBlock.listing_id.in_(ids))
+        .order_by(ImportedBlock.listing_id, ImportedBlock.night)
     )
     archive.table("calendar/imported_nights", [columns(b) for b in imported])
 
@@ -342,40 +324,25 @@ def _reports(user: User, archive: Archive) -> None:
 
 def _money(user: User, as_guest: list[Booking], as_host: list[Booking], archive: Archive) -> None:
     guest_ids = [b.id for b in as_guest]
-    for name, module, model_name in (
-        ("payments", "rentalcoop.payments.models", "Payment"),
-        ("refunds", "rentalcoop.payments.models", "Refund"),
-    ):
-        model = _model(module, model_name)
-        if model is None:
-            archive.skipped.append(f"{name} (not installed in this instance)")
-            continue
+    for name, model in (("payments", Payment), ("refunds", Refund)):
         rows = db.session.scalars(
             select(model).where(model.booking_id.in_(guest_ids)).order_by(model.id)
         )
         archive.table(f"money/{name}_as_guest", [columns(r) for r in rows])
 
-    payout = _model("rentalcoop.payments.models", "Payout")
-    if payout is None:
-        archive.skipped.append("payouts (not installed in this instance)")
-    else:
-        rows = db.session.scalars(
-            select(payout).where(payout.host_id == user.id).order_by(payout.id)
+    payouts = db.session.scalars(
+        select(Payout).where(Payout.host_id == user.id).order_by(Payout.id)
+    )
+    archive.table("money/payouts", [columns(r, exclude={"host_id"}) for r in payouts])
+
+    entries = db.session.execute(
+        select(LedgerEntry, LedgerTransaction)
+        .join(LedgerTransaction, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(
+            LedgerEntry.party_id == user.id,
+            LedgerEntry.account.in_([str(a) for a in USER_PARTY_ACCOUNTS]),
         )
-        archive.table("money/payouts", [columns(r, exclude={"host_id"}) for r in rows])
-
-    entry = _model("rentalcoop.ledger.models", "LedgerEntry")
-    transaction = _model("rentalcoop.ledger.models", "LedgerTransaction")
-    if entry is None or transaction is None:
-        archive.skipped.append("ledger statements (not installed in this instance)")
-        return
-    from rentalcoop.ledger.models import USER_PARTY_ACCOUNTS
-
-    rows = db.session.execute(
-        select(entry, transaction)
-        .join(transaction, entry.transaction_id == transaction.id)
-        .where(entry.party_id == user.id, entry.account.in_([str(a) for a in USER_PARTY_ACCOUNTS]))
-        .order_by(transaction.booked_on, entry.id)
+        .order_by(LedgerTransaction.booked_on, LedgerEntry.id)
     )
     archive.table(
         "money/ledger_entries",
@@ -391,19 +358,17 @@ def _money(user: User, as_guest: list[Booking], as_host: list[Booking], archive:
                 "transaction_id": t.id,
                 "reverses_transaction_id": t.reverses_id,
             }
-            for e, t in rows
+            for e, t in entries
         ],
     )
-    statement = _model("rentalcoop.ledger.models", "PatronageStatement")
-    if statement is None:
-        archive.skipped.append("patronage statements (no fiscal year closed in this version yet)")
-    else:
-        member_column = getattr(statement, "member_id", None) or getattr(statement, "user_id", None)
-        if member_column is None:
-            archive.skipped.append("patronage statements (unknown layout)")
-        else:
-            rows = db.session.scalars(select(statement).where(member_column == user.id))
-            archive.table("money/patronage_statements", [columns(r) for r in rows])
+    # The member's share of each posted close (a draft is the board's proposal, not theirs yet).
+    shares = db.session.scalars(
+        select(PatronageShare)
+        .join(YearClose, YearClose.year == PatronageShare.year)
+        .where(PatronageShare.member_id == user.id, YearClose.state == CloseState.POSTED)
+        .order_by(PatronageShare.year)
+    )
+    archive.table("money/patronage_statements", [columns(s, exclude={"member_id"}) for s in shares])
 
 
 def _readme(user: User, archive: Archive) -> str:
@@ -431,7 +396,4 @@ def _readme(user: User, archive: Archive) -> str:
         _("Files:"),
         *(f"  {name}" for name in sorted(set(archive.files))),
     ]
-    if archive.skipped:
-        lines += ["", _("Not part of this export, because the feature is not there yet:")]
-        lines += [f"  {what}" for what in archive.skipped]
     return "\r\n".join(lines) + "\r\n"

@@ -15,6 +15,9 @@ share (3 nights: 360 / 180; 4 nights: 480 / 240).
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -166,3 +169,20 @@ def test_the_close_page_and_csv_name_the_members_and_keep_formulas_inert(year_20
     body = client.get("/board/close/2025.csv").get_data(as_text=True)
     assert f'{a.id};"\'=HYPERLINK(""https://evil.example"",""A"")";6;' in body
     assert f"{b.id};Berit Bok;3;" in body
+
+
+def test_a_members_export_holds_their_posted_patronage_share(year_2025, app):
+    board, a, _b, _c = year_2025
+    close.save_draft(2025, reserve_ore=1_000)
+    db.session.commit()
+    client = app.test_client()
+    login(client, a.email)
+
+    def shares() -> list[dict]:
+        archive = zipfile.ZipFile(io.BytesIO(client.get("/account/export.zip").data))
+        return json.loads(archive.read("money/patronage_statements.json"))
+
+    assert shares() == []  # a draft is the board's proposal, not the member's share yet
+    _approve_disposition(board, reserve_ore=1_000)
+    db.session.commit()
+    assert [(s["year"], s["nights"], s["amount_ore"]) for s in shares()] == [(2025, 6, 36_545)]
