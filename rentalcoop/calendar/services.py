@@ -27,7 +27,7 @@ from rentalcoop.calendar.models import (
     CalendarFeed,
     ImportedBlock,
 )
-from rentalcoop.db import utcnow
+from rentalcoop.db import begin_write, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _, _l
@@ -224,10 +224,14 @@ def add_feed(listing: Listing, name: str, url: str) -> CalendarFeed:
     """Subscribe the listing to another platform's export link, after the SSRF checks."""
     url = url.strip()
     allow_loopback = bool(current_app.config.get("CALENDAR_ALLOW_LOOPBACK"))
+    # The check resolves the host name (DNS can take seconds): never hold SQLite's write lock,
+    # which every other writer waits for, across it. Nothing is written before this point.
+    db.session.commit()
     try:
         safe_fetch.check_url(url, allow_loopback=allow_loopback)
     except (safe_fetch.UnsafeURL, safe_fetch.FetchError) as err:
         raise CalendarError(err._message, **err.params) from err
+    begin_write(db.session)
     if url.lower().startswith("webcal://"):
         url = "https://" + url[len("webcal://") :]
     own = _OWN_EXPORT.search(urlsplit(url).path)

@@ -287,3 +287,38 @@ def test_our_own_export_link_cannot_be_imported(app, client, setting):
     response = _add(client, lid, "Loop", f"http://127.0.0.1:5000/ical/{token}.ics")
     assert response.status_code == 422
     assert "export link of this site" in text_of(response)
+
+
+@pytest.mark.sqlite_only
+def test_adding_a_feed_looks_up_its_host_without_the_write_lock(
+    app, client, feeds, setting, monkeypatch
+):
+    """The URL check resolves the host name (seconds on a slow resolver); other writers, say a
+    booking, must not wait for it behind SQLite's write lock."""
+    import sqlite3
+
+    from rentalcoop.calendar import services
+    from rentalcoop.safe_fetch import check_url
+
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    others_could_write = []
+
+    def check_while_someone_writes(url, **kwargs):
+        other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            others_could_write.append(True)
+        except sqlite3.OperationalError:  # "database is locked"
+            others_could_write.append(False)
+        finally:
+            other.close()
+        return check_url(url, **kwargs)
+
+    monkeypatch.setattr(services.safe_fetch, "check_url", check_while_someone_writes)
+    login(client, "anna@example.org")
+    response = _add(client, setting["listing"], "Airbnb", feeds.url("/a.ics"))
+    assert response.status_code == 303
+    assert others_could_write == [True]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CalendarFeed)) == 1
