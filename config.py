@@ -74,7 +74,9 @@ class Config:
     PAYMENT_HOLD_MINUTES = int(os.environ.get("PAYMENT_HOLD_MINUTES", "30"))
     REQUEST_ANSWER_HOURS = int(os.environ.get("REQUEST_ANSWER_HOURS", "24"))
     ACCEPTED_REQUEST_PAYMENT_HOURS = int(os.environ.get("ACCEPTED_REQUEST_PAYMENT_HOURS", "24"))
+    # A conversation, not a mailing list: enough for a lively chat, not for spam.
     MESSAGE_RATE_LIMIT = "20 per minute;300 per day"
+    # Building the data export reads every table and copies photos: limited per person.
     EXPORT_RATE_LIMIT = "3 per minute;10 per day"
     # Trusted reverse proxies in front of the app (nginx: 1), so rate limits see client IPs.
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))

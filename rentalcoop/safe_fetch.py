@@ -137,7 +137,6 @@ class FetchResult:
     etag: str | None
     final_url: str  # after redirects
     not_modified: bool = False
-    content_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,7 +384,6 @@ def _get(target: PinnedTarget, etag: str | None, deadline: float):
                         response.getheader("ETag") or etag,
                         target.url,
                         not_modified=True,
-                        content_type=response.getheader("Content-Type"),
                     ),
                     None,
                 )
@@ -395,13 +393,7 @@ def _get(target: PinnedTarget, etag: str | None, deadline: float):
             if expired.is_set():  # the watchdog's shutdown reads as an early end of the body
                 raise FetchError(_TIMEOUT)
             return (
-                FetchResult(
-                    200,
-                    body,
-                    response.getheader("ETag"),
-                    target.url,
-                    content_type=response.getheader("Content-Type"),
-                ),
+                FetchResult(200, body, response.getheader("ETag"), target.url),
                 None,
             )
         except FetchError:

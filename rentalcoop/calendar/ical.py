@@ -93,15 +93,18 @@ class FeedWarning:
 
 @dataclass
 class ParsedFeed:
-    """What a feed blocks inside the window: all nights, the nights per UID, and warnings."""
+    """What a feed blocks inside the window: the nights per UID, and warnings."""
 
-    nights: set[date] = field(default_factory=set)
     blocks: dict[str, set[date]] = field(default_factory=dict)
     warnings: list[FeedWarning] = field(default_factory=list)
 
+    @property
+    def nights(self) -> set[date]:
+        """Every night the feed blocks."""
+        return set().union(*self.blocks.values())
+
     def _add(self, uid: str, nights: set[date]) -> None:
         if nights:
-            self.nights |= nights
             self.blocks.setdefault(uid, set()).update(nights)
 
 

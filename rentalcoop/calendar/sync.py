@@ -44,7 +44,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -290,7 +290,6 @@ class SyncReport:
     skipped: int = 0
     conflicts: int = 0
     changed_nights: int = 0
-    feeds: list[int] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -331,7 +330,6 @@ def apply_outcome(task: FeedTask, outcome: Outcome, report: SyncReport | None = 
         feed.next_run_at = now + interval()
         report.synced += 1
     report.conflicts += services.record_conflicts(feed, now)
-    report.feeds.append(feed.id)
     db.session.commit()
     return True
 

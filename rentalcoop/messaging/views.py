@@ -16,9 +16,6 @@ from rentalcoop.messaging import bp, services
 from rentalcoop.messaging.forms import MessageForm
 from rentalcoop.messaging.services import MessageError
 
-# A conversation, not a mailing list: enough for a lively chat, not for spam.
-DEFAULT_MESSAGE_RATE_LIMIT = "20 per minute;300 per day"
-
 
 def _booking_or_404(booking_id: int) -> Booking:
     booking = db.session.get(
@@ -61,7 +58,7 @@ def _per_person() -> str:
 @bp.post("/bookings/<int:booking_id>/messages")
 @login_required
 @limiter.limit(
-    lambda: current_app.config.get("MESSAGE_RATE_LIMIT", DEFAULT_MESSAGE_RATE_LIMIT),
+    lambda: current_app.config["MESSAGE_RATE_LIMIT"],  # config.py has the default
     key_func=_per_person,
 )
 def send(booking_id: int):

@@ -10,9 +10,6 @@ from rentalcoop.extensions import limiter
 from rentalcoop.portability import bp
 from rentalcoop.portability.export import export_file
 
-# Building the archive reads every table and copies photos: limit it per person.
-DEFAULT_EXPORT_RATE_LIMIT = "3 per minute;10 per day"
-
 
 def _per_person() -> str:
     if current_user.is_authenticated:
@@ -23,7 +20,7 @@ def _per_person() -> str:
 @bp.get("/account/export.zip")
 @login_required
 @limiter.limit(
-    lambda: current_app.config.get("EXPORT_RATE_LIMIT", DEFAULT_EXPORT_RATE_LIMIT),
+    lambda: current_app.config["EXPORT_RATE_LIMIT"],  # config.py has the default
     key_func=_per_person,
 )
 def export():
