@@ -214,11 +214,14 @@ def _meeting_page(meeting: Meeting, motion_form: MotionForm | None = None, statu
 
 
 def _choice_labels(motion: Motion) -> list[SelectChoice]:
-    if motion.is_election:
-        return [SelectChoice(f"candidate:{c.id}", c.user.name) for c in motion.candidates] + [
-            SelectChoice("abstain", str(CHOICE_LABELS["abstain"]))
-        ]
-    return [SelectChoice(str(key), str(label)) for key, label in CHOICE_LABELS.items()]
+    """The service's valid choices, each with what the voter reads."""
+    names = (
+        {f"candidate:{c.id}": c.user.name for c in motion.candidates} if motion.is_election else {}
+    )
+    return [
+        SelectChoice(str(choice), names.get(choice) or str(CHOICE_LABELS[choice]))
+        for choice in services.valid_choices(motion)
+    ]
 
 
 @bp.post("/meetings/<int:meeting_id>/notice")
