@@ -229,11 +229,24 @@ def quote(
         overrides = night_overrides([listing.id], check_in, check_out)[listing.id]
     if rates is None:
         rates = fee_rates_in_force(at)
-    nights = [
-        (night, overrides.get(night, listing.nightly_price_ore))
-        for night in stay_nights(check_in, check_out)
-    ]
-    return price_stay(check_in, check_out, guests, nights, listing.cleaning_fee_ore, rates)
+    nights = stay_nights(check_in, check_out)
+    return _priced(listing, check_in, check_out, guests, nights, overrides, rates)
+
+
+def _priced(
+    listing: Listing,
+    check_in: date,
+    check_out: date,
+    guests: int,
+    nights: list[date],
+    overrides: Mapping[date, int],
+    rates: FeeRates,
+) -> Quote:
+    """DESIGN §5 for a stay whose shape is checked: each night at its own price or the
+    listing's, plus cleaning and the fee."""
+    base = listing.nightly_price_ore
+    prices = [(night, overrides.get(night, base)) for night in nights]
+    return price_stay(check_in, check_out, guests, prices, listing.cleaning_fee_ore, rates)
 
 
 def quotes_for(
@@ -265,11 +278,8 @@ def quotes_for(
         # What `quote` does, with the nights worked out once for the page.
         try:
             _check_stay_shape(home, check_in, check_out, guests)
-            own, base = overrides.get(home.id, {}), home.nightly_price_ore
-            prices = [(night, own.get(night, base)) for night in nights]
-            quotes[home.id] = price_stay(
-                check_in, check_out, guests, prices, home.cleaning_fee_ore, rates
-            )
+            own = overrides.get(home.id, {})
+            quotes[home.id] = _priced(home, check_in, check_out, guests, nights, own, rates)
         except PricingError:
             quotes[home.id] = None
     return quotes
