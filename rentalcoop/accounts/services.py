@@ -163,3 +163,9 @@ def delete_account(user: User) -> None:
 
 # Features that keep personal data about a user register a function here that erases it.
 ERASERS: list = []
+
+
+def register_eraser(erase) -> None:
+    """Have `erase(user)` run when an account is deleted (once, however often imported)."""
+    if erase not in ERASERS:
+        ERASERS.append(erase)

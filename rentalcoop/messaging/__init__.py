@@ -47,10 +47,9 @@ def unread_messages():
 
 
 def _register_eraser() -> None:
-    from rentalcoop.accounts.services import ERASERS
+    from rentalcoop.accounts.services import register_eraser
 
-    if services.erase_user not in ERASERS:
-        ERASERS.append(services.erase_user)
+    register_eraser(services.erase_user)
 
 
 _register_eraser()

@@ -8,10 +8,9 @@ from rentalcoop.moderation import models, services, views  # noqa: E402, F401
 
 
 def _register_eraser() -> None:
-    from rentalcoop.accounts.services import ERASERS
+    from rentalcoop.accounts.services import register_eraser
 
-    if services.erase_user not in ERASERS:
-        ERASERS.append(services.erase_user)
+    register_eraser(services.erase_user)
 
 
 _register_eraser()
