@@ -534,6 +534,15 @@ def record_note(booking: Booking, note: str, *, actor_kind: str = "provider") ->
 # --- queries ---------------------------------------------------------------------------------
 
 
+def get_booking(booking_id: int) -> Booking | None:
+    """A booking with its listing and both parties, as its pages show it (one query)."""
+    return db.session.get(
+        Booking,
+        booking_id,
+        options=[joinedload(Booking.listing), joinedload(Booking.guest), joinedload(Booking.host)],
+    )
+
+
 def trips_of(guest: User) -> tuple[list[Booking], list[Booking], list[Booking]]:
     """A guest's bookings as "My trips" groups them: upcoming (soonest first), past (latest
     first), and cancelled, declined or expired — in one query."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
 from rentalcoop.access import require
 from rentalcoop.accounts.models import Role
@@ -29,9 +28,7 @@ def _published_listing_or_404(listing_id: int):
 
 
 def _booking_or_404(booking_id: int) -> Booking:
-    booking = db.session.get(
-        Booking, booking_id, options=[joinedload(Booking.listing), joinedload(Booking.guest)]
-    )
+    booking = services.get_booking(booking_id)
     if booking is None:
         abort(404)
     return booking

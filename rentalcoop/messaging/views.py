@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
 from rentalcoop.access import require
+from rentalcoop.bookings import services as bookings
 from rentalcoop.bookings.models import Booking
 from rentalcoop.db import begin_write
 from rentalcoop.errors import render_error
@@ -18,11 +18,7 @@ from rentalcoop.messaging.services import MessageError
 
 
 def _booking_or_404(booking_id: int) -> Booking:
-    booking = db.session.get(
-        Booking,
-        booking_id,
-        options=[joinedload(Booking.listing), joinedload(Booking.guest), joinedload(Booking.host)],
-    )
+    booking = bookings.get_booking(booking_id)
     if booking is None:
         abort(404)
     return booking

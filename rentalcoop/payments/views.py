@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from rentalcoop.access import require, role_required
 from rentalcoop.accounts.models import Role
+from rentalcoop.bookings import services as bookings
 from rentalcoop.bookings.models import Booking, BookingEvent, BookingState
 from rentalcoop.db import begin_write
 from rentalcoop.extensions import csrf, db
@@ -33,9 +34,7 @@ def _send_after_commit(response):
 
 
 def _booking_or_404(booking_id: int) -> Booking:
-    booking = db.session.get(
-        Booking, booking_id, options=[joinedload(Booking.listing), joinedload(Booking.guest)]
-    )
+    booking = bookings.get_booking(booking_id)
     if booking is None:
         abort(404)
     return booking

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from rentalcoop.access import require
+from rentalcoop.bookings import services as bookings
 from rentalcoop.bookings.models import Booking
 from rentalcoop.errors import render_error
 from rentalcoop.extensions import db
@@ -18,11 +19,7 @@ from rentalcoop.reviews.services import ReviewError
 
 
 def _booking_or_404(booking_id: int) -> Booking:
-    booking = db.session.get(
-        Booking,
-        booking_id,
-        options=[joinedload(Booking.listing), joinedload(Booking.guest), joinedload(Booking.host)],
-    )
+    booking = bookings.get_booking(booking_id)
     if booking is None:
         abort(404)
     return booking
