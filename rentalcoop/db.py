@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -116,6 +116,23 @@ def begin_write(session) -> None:
             return  # already the writer
         session.commit()
     session.connection(execution_options={"sqlite_immediate": True})
+
+
+def lock_row(session, model, row_id: int):
+    """Start a transaction holding one row, for jobs that several runners may run at once:
+    `FOR UPDATE SKIP LOCKED` on PostgreSQL (another runner's row is skipped: None), `BEGIN
+    IMMEDIATE` on SQLite (writers take turns). What the session held is committed first, and
+    the row is read afresh."""
+    if hasattr(session, "registry"):  # a scoped_session: work on the current Session
+        session = session()
+    if session.in_transaction():
+        session.commit()
+    query = select(model).where(model.id == row_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:
+        begin_write(session)
+    return session.scalar(query)
 
 
 def init_app(app) -> None:

@@ -27,7 +27,7 @@ from rentalcoop.bookings.models import (
     BookingEvent,
     BookingState,
 )
-from rentalcoop.db import begin_write, utcnow
+from rentalcoop.db import begin_write, lock_row, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
@@ -438,24 +438,13 @@ def _due_ids(state: BookingState, condition) -> list[int]:
     )
 
 
-def _locked(booking_id: int) -> Booking | None:
-    """The booking, locked for this transaction (skipped if another runner holds it)."""
-    query = select(Booking).where(Booking.id == booking_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    else:
-        begin_write(db.session)
-    return db.session.scalar(query)
-
-
 def expire_due(at: datetime | None = None) -> int:
     """Unanswered requests (24 h) and unpaid holds (30 min) lapse; their nights are freed."""
     now = _now(at)
     done = 0
     for state in (BookingState.REQUESTED, BookingState.PENDING_PAYMENT):
         for booking_id in _due_ids(state, Booking.expires_at <= now):
-            db.session.commit()
-            booking = _locked(booking_id)
+            booking = lock_row(db.session, Booking, booking_id)
             if booking is None or booking.state != state or booking.expires_at > now:
                 db.session.rollback()
                 continue
@@ -484,8 +473,7 @@ def complete_due(at: datetime | None = None) -> int:
     horizon = (now + timedelta(days=1)).date()
     done = 0
     for booking_id in _due_ids(BookingState.CONFIRMED, Booking.check_out <= horizon):
-        db.session.commit()
-        booking = _locked(booking_id)
+        booking = lock_row(db.session, Booking, booking_id)
         if booking is None or booking.state != BookingState.CONFIRMED:
             db.session.rollback()
             continue

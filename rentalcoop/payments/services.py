@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from rentalcoop.accounts.models import User
 from rentalcoop.bookings.cancellation import Refund as RefundAmounts
 from rentalcoop.bookings.models import Booking, BookingState
-from rentalcoop.db import begin_write, utcnow
+from rentalcoop.db import begin_write, lock_row, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
@@ -353,19 +353,6 @@ def mark_reversal_done(payout: Payout, *, ref: str, by: User | None = None) -> b
     return True
 
 
-def _begin_row(model, row_id: int):
-    """Start a transaction holding one row: `FOR UPDATE SKIP LOCKED` on PostgreSQL (another
-    runner's row is skipped), `BEGIN IMMEDIATE` on SQLite (writers take turns)."""
-    if db.session().in_transaction():
-        db.session.commit()
-    query = select(model).where(model.id == row_id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    else:
-        begin_write(db.session)
-    return db.session.scalar(query)
-
-
 def host_can_receive(account: HostPaymentAccount | None) -> bool:
     return account is not None and account.payouts_enabled
 
@@ -392,7 +379,7 @@ def release_due_payouts(now: datetime | None = None) -> int:
     )
     changed = 0
     for payout_id in ids:
-        payout = _begin_row(Payout, payout_id)
+        payout = lock_row(db.session, Payout, payout_id)
         if payout is None or payout.state not in waiting or payout.due_at > now:
             db.session.rollback()
             continue
@@ -526,7 +513,7 @@ def send_pending() -> int:
         & Payout.provider_ref.is_not(None),
     )
     for payout_id in reversals:
-        payout = _begin_row(Payout, payout_id)
+        payout = lock_row(db.session, Payout, payout_id)
         if payout is None or payout.state != PayoutState.REVERSED or payout.reversal_ref:
             db.session.rollback()
             continue
@@ -548,7 +535,7 @@ def send_pending() -> int:
         Refund, (Refund.state == RefundState.OWED) & Refund.provider_ref.is_(None)
     )
     for refund_id in refunds:
-        refund = _begin_row(Refund, refund_id)
+        refund = lock_row(db.session, Refund, refund_id)
         if refund is None or refund.state != RefundState.OWED or refund.provider_ref:
             db.session.rollback()
             continue
