@@ -52,6 +52,8 @@ BOOKING_STATE_LABELS = {
 HOLDING_STATES = frozenset(
     {BookingState.REQUESTED, BookingState.PENDING_PAYMENT, BookingState.CONFIRMED}
 )
+# States of a stay that takes place: confirmed (paid), or done.
+STAY_STATES = frozenset({BookingState.CONFIRMED, BookingState.COMPLETED})
 CANCELLED_STATES = frozenset(
     {
         BookingState.CANCELLED_BY_GUEST,
@@ -203,6 +205,11 @@ class Booking(db.Model):
     @property
     def is_holding(self) -> bool:
         return self.state in HOLDING_STATES
+
+    @property
+    def is_stay(self) -> bool:
+        """Confirmed or completed: the stay takes place (the guest sees the address)."""
+        return self.state in STAY_STATES
 
     @property
     def is_cancelled(self) -> bool:

@@ -22,6 +22,7 @@ from rentalcoop import outbox
 from rentalcoop.accounts.models import User
 from rentalcoop.bookings.cancellation import CancelledBy, Refund, refund_for
 from rentalcoop.bookings.models import (
+    HOLDING_STATES,
     BookedNight,
     Booking,
     BookingEvent,
@@ -103,7 +104,7 @@ def _transition(
         )
     )
     booking.state = to
-    if to not in (BookingState.REQUESTED, BookingState.PENDING_PAYMENT, BookingState.CONFIRMED):
+    if to not in HOLDING_STATES:
         db.session.execute(delete(BookedNight).where(BookedNight.booking_id == booking.id))
 
 
@@ -307,7 +308,7 @@ def confirm_paid(
 
     now = _now(at)
     if booking.paid_at is not None:
-        return booking.state in (BookingState.CONFIRMED, BookingState.COMPLETED)
+        return booking.is_stay
     booking.paid_at = now
     ledger.post_payment_received(booking)
 

@@ -155,10 +155,7 @@ def show(booking_id: int):
     """A booking as its guest, its host or the board sees it."""
     booking = _booking_or_404(booking_id)
     require(_as_guest(booking) or _as_host(booking) or current_user.has_role(Role.BOARD))
-    reveal_address = _as_host(booking) or booking.state in (
-        BookingState.CONFIRMED,
-        BookingState.COMPLETED,
-    )
+    reveal_address = _as_host(booking) or booking.is_stay
     return render_template(
         "bookings/show.html",
         booking=booking,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from rentalcoop.accounts.models import User
 from rentalcoop.bookings.cancellation import Refund as RefundAmounts
-from rentalcoop.bookings.models import Booking, BookingState
+from rentalcoop.bookings.models import CANCELLED_STATES, STAY_STATES, Booking, BookingState
 from rentalcoop.db import begin_write, lock_row, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
@@ -55,15 +55,7 @@ log = logging.getLogger("rentalcoop.payments")
 # A payout 24 h after check-in (DESIGN §7): the guest has arrived and seen the home.
 PAYOUT_DELAY = timedelta(hours=24)
 # Bookings whose host is owed money: a cancelled stay keeps the part the guest was not refunded.
-PAYABLE_STATES = frozenset(
-    {
-        BookingState.CONFIRMED,
-        BookingState.COMPLETED,
-        BookingState.CANCELLED_BY_GUEST,
-        BookingState.CANCELLED_BY_HOST,
-        BookingState.CANCELLED_BY_BOARD,
-    }
-)
+PAYABLE_STATES = STAY_STATES | CANCELLED_STATES
 # An open session is reused only while it has this much time left for the guest.
 REUSE_MARGIN = timedelta(minutes=2)
 PENDING_FLAG = "payments_pending"
@@ -233,7 +225,7 @@ def record_payment_succeeded(
                 booking, f"paid a second time through {checkout_ref}; refund it by hand"
             )
         db.session.flush()
-        return booking.state in (BookingState.CONFIRMED, BookingState.COMPLETED)
+        return booking.is_stay
     if already is not None:
         payment = already
     if payment is None:

@@ -53,7 +53,7 @@ def pay_page(booking_id: int):
     """What the guest owes, until when, and how to pay it."""
     booking = _booking_or_404(booking_id)
     require(booking.guest_id == current_user.id)
-    if booking.state in (BookingState.CONFIRMED, BookingState.COMPLETED):
+    if booking.is_stay:
         if request.args.get("checkout") == "done":
             flash(_("Thank you! Your payment is received and your stay is confirmed."), "success")
         return redirect(url_for("bookings.show", booking_id=booking.id), 303)

@@ -22,7 +22,7 @@ from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import joinedload
 
 from rentalcoop.accounts.models import MembershipApplication, User
-from rentalcoop.bookings.models import Booking, BookingEvent, BookingState
+from rentalcoop.bookings.models import Booking, BookingEvent
 from rentalcoop.calendar.models import CalendarFeed, ImportedBlock
 from rentalcoop.db import utcnow
 from rentalcoop.extensions import db
@@ -234,7 +234,7 @@ def _bookings(user: User, archive: Archive, *, as_guest: bool) -> list[Booking]:
         row["listing_title"] = booking.listing.title
         if as_guest:
             row["host_name"] = booking.host.name
-            if booking.state in (BookingState.CONFIRMED, BookingState.COMPLETED):
+            if booking.is_stay:
                 row["street_address"] = booking.listing.street_address
         else:
             row["guest_name"] = booking.guest.name

@@ -46,7 +46,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from rentalcoop.bookings.models import Booking, BookingState
+from rentalcoop.bookings.models import STAY_STATES, Booking
 from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
@@ -58,7 +58,6 @@ from rentalcoop.stats import disclosure
 from rentalcoop.stats.disclosure import ALL_TYPES, TOTAL_AREA, CellKey, Contributions, Rules
 from rentalcoop.stats.models import WITHHELD, StatsCell, StatsRelease
 
-STAY_STATES = (BookingState.CONFIRMED, BookingState.COMPLETED)
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 # (name, lower, upper) nights from 1 January: DESIGN §13's bands.
