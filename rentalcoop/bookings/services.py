@@ -247,12 +247,8 @@ def new_booking(
 def hold_nights(booking: Booking) -> None:
     """Write the booking's nights into `booked_nights` (the key refuses a taken night)."""
     db.session.add_all(
-        BookedNight(
-            listing_id=booking.listing_id,
-            night=booking.check_in + timedelta(days=n),
-            booking_id=booking.id,
-        )
-        for n in range(booking.nights)
+        BookedNight(listing_id=booking.listing_id, night=night, booking_id=booking.id)
+        for night in pricing.stay_nights(booking.check_in, booking.check_out)
     )
 
 
@@ -335,15 +331,7 @@ def confirm_paid(
         note = ""
     _record_refund(booking, refund)
     if note:
-        db.session.add(
-            BookingEvent(
-                booking=booking,
-                from_state=booking.state,
-                to_state=booking.state,
-                actor_kind=actor_kind,
-                note=note,
-            )
-        )
+        record_note(booking, note, actor_kind=actor_kind)
     ledger.post_refund(booking, refund)
     payments.start_refund(booking, refund, by=actor)
     _mail(booking, "refunded", booking.guest)
@@ -490,12 +478,14 @@ def complete_due(at: datetime | None = None) -> int:
 
 
 def remind_upcoming(at: datetime | None = None) -> int:
-    """Mail guests (and hosts) two days before check-in, once."""
+    """Mail guests two days before check-in, once (the outbox key makes reruns no-ops)."""
     now = _now(at)
     soon = (now + timedelta(days=2)).date()
     count = 0
     for booking in db.session.scalars(
-        select(Booking).where(
+        select(Booking)
+        .options(joinedload(Booking.guest))
+        .where(
             Booking.state == BookingState.CONFIRMED,
             Booking.check_in <= soon,
             Booking.check_in >= now.date(),

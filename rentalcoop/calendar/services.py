@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import LazyString
@@ -20,6 +19,7 @@ from sqlalchemy import delete, func, select
 
 from rentalcoop import safe_fetch
 from rentalcoop.bookings.models import BookedNight, Booking
+from rentalcoop.bookings.services import listing_today
 from rentalcoop.calendar.ical import ExportRange, export_calendar, merge_nights_to_ranges
 from rentalcoop.calendar.models import (
     CalendarConflict,
@@ -182,8 +182,7 @@ def uid_domain(request_host: str) -> str:
 
 def export_feed(listing: Listing, *, host: str) -> tuple[bytes, str]:
     """The listing's iCalendar bytes and their strong ETag."""
-    today = utcnow().astimezone(ZoneInfo(listing.timezone)).date()
-    ranges = export_ranges(listing, today)
+    ranges = export_ranges(listing, listing_today(listing))
     try:
         body = export_calendar(ranges, host=host, prodid=PRODID)
     except ValueError:  # a host name the export refuses (an odd Host header)
