@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from rentalcoop.extensions import db
 from rentalcoop.stats import bp
-from rentalcoop.stats.services import StatsError, release_month
+from rentalcoop.stats.services import StatsError, publish_month
 
 
 @bp.cli.command("release")
@@ -14,10 +13,9 @@ from rentalcoop.stats.services import StatsError, release_month
 def release(period: str) -> None:
     """Freeze and publish the statistics of a finished month (a correction if it changed)."""
     try:
-        made = release_month(period)
+        made = publish_month(period)
     except StatsError as err:
         raise click.ClickException(err.message) from err
-    db.session.commit()
     if made is None:
         click.echo(f"{period}: nothing changed since the published release.")
         return

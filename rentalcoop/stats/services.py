@@ -598,18 +598,24 @@ def _rows_of(release: StatsRelease) -> list[Row]:
     ]
 
 
+def publish_month(period: str, today: date | None = None) -> StatsRelease | None:
+    """`release_month`, committed: the new release, or None when nothing changed or another
+    process (the job, another click) published the same version at the same moment."""
+    try:
+        release = release_month(period, today=today)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return release
+
+
 def release_previous_month(today: date | None = None) -> StatsRelease | None:
     """The scheduled release: last month's, once (a later run finds it there and stops)."""
     period = previous_month(today)
     if latest_release(period) is not None:
         return None
-    try:
-        release = release_month(period, today=today)
-        db.session.commit()
-    except IntegrityError:  # another process released it at the same moment
-        db.session.rollback()
-        return None
-    return release
+    return publish_month(period, today)
 
 
 def cells_by_key(release: StatsRelease) -> dict[tuple[str, str, str], dict[str, StatsCell]]:

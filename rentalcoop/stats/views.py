@@ -10,7 +10,6 @@ import json
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from rentalcoop.access import role_required
 from rentalcoop.accounts.models import Role
@@ -48,12 +47,7 @@ def release_now():
     form = ReleaseForm()
     if not form.validate_on_submit():
         abort(400)
-    made = services.release_month(form.period.data)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same version was just published by the job or another click
-        db.session.rollback()
-        made = None
+    made = services.publish_month(form.period.data)
     if made is None:
         flash(
             _(
