@@ -25,7 +25,7 @@ is −(RETAINED_RESULT + the result accounts of every year).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -134,10 +134,7 @@ def compute(year: int, reserve_ore: int = 0) -> CloseFigures:
     draft = CloseFigures(
         year, fees.fees_ore, fees.community_ore, costs_of(year), reserve_ore, nights
     )
-    shares = allocate(draft.distributed_ore, nights) if nights else {}
-    return CloseFigures(
-        year, draft.fees_ore, draft.community_ore, draft.costs_ore, reserve_ore, nights, shares
-    )
+    return replace(draft, shares=allocate(draft.distributed_ore, nights) if nights else {})
 
 
 def _store(figures: CloseFigures, row: YearClose | None) -> YearClose:
@@ -302,7 +299,7 @@ def estimate_for(member: User, today: date | None = None) -> Estimate:
     year = today.year
     nights = member_nights(year, until=today + timedelta(days=1))
     fees = ledger.fee_figures(year)
-    surplus = fees.fees_ore - fees.community_ore - costs_of(year)
+    surplus = CloseFigures(year, fees.fees_ore, fees.community_ore, costs_of(year), 0).surplus_ore
     mine, total = nights.get(member.id, 0), sum(nights.values())
     estimate = max(0, surplus) * mine // total if total else 0
     return Estimate(year, mine, total, surplus, estimate)
