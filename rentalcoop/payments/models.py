@@ -102,6 +102,15 @@ class Payout(db.Model):
     booking = relationship("Booking")
     host = relationship("User", foreign_keys=[host_id])
 
+    @property
+    def reversal_ore(self) -> int:
+        """What a reversed payout takes back: the paid payout was the whole accommodation (one
+        refund per booking, so none came before it), and `amount_ore` is now what the host
+        keeps."""
+        if self.state != PayoutState.REVERSED:
+            return 0
+        return self.booking.host_payout_ore - self.amount_ore
+
 
 class WebhookEvent(db.Model):
     """A provider event already applied. Inserted in the same transaction as its effect, so a

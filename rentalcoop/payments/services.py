@@ -111,11 +111,8 @@ def host_account(user_id: int) -> HostPaymentAccount | None:
 
 
 def reversal_amount(payout: Payout) -> int:
-    """What a reversed payout takes back: the paid payout was the whole accommodation (one
-    refund per booking, so none came before it), and `amount_ore` is now what the host keeps."""
-    if payout.state != PayoutState.REVERSED:
-        return 0
-    return payout.booking.host_payout_ore - payout.amount_ore
+    """What a reversed payout takes back (`Payout.reversal_ore`)."""
+    return payout.reversal_ore
 
 
 def pay_page_url(booking: Booking, **kwargs) -> str:
