@@ -17,6 +17,7 @@ from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
 from rentalcoop.messaging.models import Message
+from rentalcoop.messaging.services import is_party
 from rentalcoop.moderation.models import ContentReport, ReportState
 from rentalcoop.reviews.models import Review, ReviewResponse
 
@@ -54,7 +55,7 @@ def load_target(kind: str, target_id: int):
 
 def may_report(user: User, kind: str, target, booking: Booking, at: datetime | None = None) -> bool:
     """Only the parties of the stay, and only what they can read."""
-    if user is None or user.id not in (booking.guest_id, booking.host_id):
+    if not is_party(booking, user):
         return False
     if kind == "review":
         return target.author_id == user.id or target.is_published(_now(at))

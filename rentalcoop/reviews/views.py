@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from rentalcoop.access import require
 from rentalcoop.bookings import services as bookings
 from rentalcoop.bookings.models import Booking
+from rentalcoop.db import utcnow
 from rentalcoop.errors import render_error
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
@@ -37,7 +38,8 @@ def write(booking_id: int):
     side = services.side_of(booking, current_user)
     require(side is not None)
     state = services.for_party(booking, current_user)
-    problem = state.problem if state else _("You can review a stay once it is completed.")
+    # No review state: the stay is not completed (the service says so in its words).
+    problem = state.problem if state else services.review_problem(booking, side, {}, utcnow())
     form = GuestReviewForm() if side == ReviewSide.GUEST else HostReviewForm()
     if problem is not None:
         return render_template(
