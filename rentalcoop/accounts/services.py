@@ -70,10 +70,15 @@ def verify_password(user: User, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
+def end_all_sessions(user: User) -> None:
+    """Every session and remember-me cookie of `user` stops working (DESIGN §15, Sessions)."""
+    user.session_version += 1
+
+
 def set_password(user: User, password: str) -> None:
     """Change the password and end every other session of this user."""
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_all_sessions(user)
 
 
 def change_email(user: User, new_email: str) -> str:
@@ -88,6 +93,14 @@ def change_email(user: User, new_email: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_reset(email: str) -> tuple[User, str] | None:
+    """A reset token for the active account of `email` (None when there is none)."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return None
+    return user, create_reset_token(user)
 
 
 def create_reset_token(user: User) -> str:
@@ -150,7 +163,7 @@ def delete_account(user: User) -> None:
     user.password_hash = "!"  # noqa: S105 - matches no password
     user.is_board = False
     user.is_municipality = False
-    user.session_version += 1
+    end_all_sessions(user)
     user.deleted_at = now
     if user.membership is not None and user.membership.left_on is None:
         user.membership.left_on = now.date()

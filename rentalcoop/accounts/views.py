@@ -51,11 +51,16 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _start_session(user: User, remember: bool = False) -> None:
+def _fresh_session() -> None:
+    """Nothing carried over from before, but the chosen language."""
     lang = session.get("lang")
-    session.clear()  # a fresh session at log-in: nothing carried over from before
+    session.clear()
     if lang:
         session["lang"] = lang
+
+
+def _start_session(user: User, remember: bool = False) -> None:
+    _fresh_session()  # a fresh session at log-in
     login_user(user, remember=remember)
 
 
@@ -116,10 +121,7 @@ def login():
 def logout():
     """End this session."""
     logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _fresh_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"), 303)
 
@@ -128,7 +130,7 @@ def logout():
 @login_required
 def logout_everywhere():
     """End every session of this account, on every device."""
-    current_user.session_version += 1
+    services.end_all_sessions(current_user)
     db.session.commit()
     logout_user()
     flash(_("You are logged out on every device."), "info")
@@ -144,12 +146,10 @@ def reset_request():
         return render_template(
             "accounts/reset_request.html", form=form
         ), 422 if form.is_submitted() else 200
-    user = services.find_user_by_email(form.email.data)
-    token = None
-    if user is not None and user.is_active:
-        token = services.create_reset_token(user)
+    found = services.request_reset(form.email.data)
+    if found is not None:
+        user, token = found
         db.session.commit()
-    if token is not None:
         link = url_for("accounts.reset_password", token=token, _external=True)
         mail.send_mail(
             user.email,
