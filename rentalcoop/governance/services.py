@@ -332,6 +332,14 @@ def current_members() -> list[User]:
     )
 
 
+def visible_meetings(user: User) -> list[Meeting]:
+    """The meetings `user` may see, newest first: the board also sees drafts."""
+    query = select(Meeting).order_by(Meeting.held_on.desc())
+    if not user.is_board:
+        query = query.where(Meeting.state != MeetingState.DRAFT)
+    return list(db.session.scalars(query))
+
+
 def upcoming_meetings(today: date | None = None) -> list[Meeting]:
     today = today or coop_date()
     return list(
@@ -509,12 +517,20 @@ def grant_proxy(
     meeting: Meeting,
     principal: User,
     holder: User,
-    signed_on: date,
+    signed_on: date | None,
     *,
     registered_by: User,
     note: str = "",
 ) -> Proxy:
-    """Record a written proxy: `holder` may vote for `principal` at this meeting."""
+    """Record a written proxy: `holder` may vote for `principal` at this meeting.
+
+    A member gives their own proxy, dated the day they give it; the board registers a paper
+    one with the date it bears (today when none is given)."""
+    if not registered_by.is_board:
+        if principal.id != registered_by.id:
+            raise NotAllowed(_l("A member gives only their own proxy."))
+        signed_on = None
+    signed_on = signed_on or coop_date()
     if meeting.state != MeetingState.CONVENED and meeting.state != MeetingState.DRAFT:
         raise GovernanceError(_l("This meeting is over."))
     if principal.id == holder.id:

@@ -101,11 +101,10 @@ def _project_choices(states=None) -> list[SelectChoice]:
 @role_required(Role.HOST, Role.BOARD)
 def meetings():
     """Meetings, newest first: drafts for the board, the rest for every member."""
-    query = select(Meeting).order_by(Meeting.held_on.desc())
-    if not current_user.is_board:
-        query = query.where(Meeting.state != MeetingState.DRAFT)
     return render_template(
-        "governance/meetings.html", meetings=list(db.session.scalars(query)), today=coop_date()
+        "governance/meetings.html",
+        meetings=services.visible_meetings(current_user),
+        today=coop_date(),
     )
 
 
@@ -416,15 +415,12 @@ def grant_proxy(meeting_id: int):
     if not form.validate_on_submit():
         flash(_("Choose who holds the proxy."), "error")
         return _back(meeting, "#proxies")
-    signed_on = (
-        form.signed_on.data if current_user.is_board and form.signed_on.data else coop_date()
-    )
     try:
         services.grant_proxy(
             meeting,
             db.session.get(User, form.principal.data),
             db.session.get(User, form.holder.data),
-            signed_on,
+            form.signed_on.data,
             registered_by=current_user,
             note=form.note.data or "",
         )

@@ -24,6 +24,7 @@ from rentalcoop.governance.models import (
     Vote,
 )
 from rentalcoop.governance.services import GovernanceError, NotAllowed, TieNeedsChair
+from rentalcoop.listings.pricing import coop_date
 from tests import factories
 from tests.governance.conftest import HELD_ON, convened
 
@@ -510,3 +511,14 @@ def test_members_voting_secretly_at_the_same_time_are_all_counted(app, at_meetin
         services.close_vote(found, db.session.get(factories.User, chair_id), at=at_meeting)
         db.session.commit()
         assert (found.yes_count, found.no_count) == (8, 4)
+
+
+def test_a_member_gives_only_their_own_proxy_dated_the_day_they_give_it(ctx):
+    meeting, _chair = convened(held_on=coop_date() + timedelta(weeks=6))
+    member, holder, other = factories.host(), factories.host(), factories.host()
+    with pytest.raises(NotAllowed):
+        services.grant_proxy(meeting, other, holder, None, registered_by=member)
+    proxy = services.grant_proxy(
+        meeting, member, holder, coop_date() - timedelta(days=30), registered_by=member
+    )
+    assert proxy.signed_on == coop_date()  # not the date the member typed
