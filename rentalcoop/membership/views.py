@@ -44,13 +44,20 @@ def apply():
 @role_required(Role.BOARD)
 def register():
     """The member register and the applications waiting for a decision."""
+    return _register_page()
+
+
+def _register_page(municipality_form: MunicipalityAccountForm | None = None):
+    """The register page; with `municipality_form`, a refused account shown again."""
     return render_template(
         "membership/register.html",
         members=services.members(),
         applications=services.applications(ApplicationState.PENDING),
         decision_form=DecisionForm(),
         leave_form=LeaveForm(),
-        municipality_form=MunicipalityAccountForm(),
+        municipality_form=(
+            MunicipalityAccountForm() if municipality_form is None else municipality_form
+        ),
     )
 
 
@@ -115,11 +122,4 @@ def create_municipality_account():
             db.session.commit()
             flash(_("The municipality account was created."), "success")
             return redirect(url_for("membership.register"), 303)
-    return render_template(
-        "membership/register.html",
-        members=services.members(),
-        applications=services.applications(ApplicationState.PENDING),
-        decision_form=DecisionForm(),
-        leave_form=LeaveForm(),
-        municipality_form=form,
-    ), 422
+    return _register_page(form), 422
