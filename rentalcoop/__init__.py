@@ -116,8 +116,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from rentalcoop import demo, jobs, outbox
+    from rentalcoop import demo, invariants, jobs, outbox
 
+    invariants.init_app(app)
     jobs.init_app(app)
     outbox.init_app(app)
     demo.init_app(app)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 # Constraint names must be identical on SQLite and PostgreSQL so migrations can name them.
@@ -133,6 +133,53 @@ def lock_row(session, model, row_id: int):
     else:
         begin_write(session)
     return session.scalar(query)
+
+
+LOCKED_KEY = "rentalcoop_locked_rows"
+
+
+def lock_for_change(session, obj):
+    """Hold `obj`'s row for the rest of the current transaction and read it afresh.
+
+    Two people acting on one row at once (a guest cancelling while the board marks the booking
+    paid) must not both decide on what they read before the other committed. PostgreSQL: `SELECT
+    … FOR NO KEY UPDATE` (the other waits for our commit, then reads our result; the weaker lock
+    still lets foreign-key checks of the ledger rows we insert pass, so it cannot deadlock on
+    them). SQLite: the write lock (`BEGIN IMMEDIATE`), which serialises every writer. The loaded
+    attributes of `obj` are read again (pending changes are flushed first, by autoflush).
+    Returns `obj` (None if the row is gone)."""
+    if hasattr(session, "registry"):  # a scoped_session: work on the current Session
+        session = session()
+    model = type(obj)
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        begin_write(session)
+    # On SQLite a transaction already under way is left as it is: committing it here would
+    # commit half of the caller's work. A POST request and every job already hold the write
+    # lock; elsewhere SQLite itself refuses a write from a stale snapshot (SQLITE_BUSY_SNAPSHOT),
+    # so a stale decision can fail there but never commit.
+    query = (
+        select(model)
+        .where(model.id == obj.id)
+        .execution_options(populate_existing=True)
+        .with_for_update(key_share=True)  # rendered only on PostgreSQL
+    )
+    row = session.scalar(query)
+    if row is not None:
+        session.info.setdefault(LOCKED_KEY, set()).add((model.__name__, row.id))
+    return row
+
+
+def holds_lock(session, obj) -> bool:
+    """Whether `lock_for_change(obj)` was called in the session's current transaction."""
+    if hasattr(session, "registry"):
+        session = session()
+    return (type(obj).__name__, obj.id) in session.info.get(LOCKED_KEY, ())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: its row locks are gone
+        session.info.pop(LOCKED_KEY, None)
 
 
 def init_app(app) -> None:

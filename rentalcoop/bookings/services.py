@@ -28,7 +28,7 @@ from rentalcoop.bookings.models import (
     BookingEvent,
     BookingState,
 )
-from rentalcoop.db import begin_write, lock_row, utcnow
+from rentalcoop.db import begin_write, holds_lock, lock_for_change, lock_row, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
@@ -82,6 +82,29 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
+def lock_booking(booking: Booking) -> Booking:
+    """Hold the booking's row until the transaction ends and read its state afresh.
+
+    Every change of a booking starts here (DESIGN §4, §15): two people acting at once (the
+    guest cancelling while the board marks it paid, the host accepting while the guest
+    cancels) take turns, and the second decides on what the first committed."""
+    if lock_for_change(db.session, booking) is None:
+        raise IllegalTransition()
+    return booking
+
+
+def begin_change(booking: Booking, to: BookingState) -> bool:
+    """Lock the booking and decide whether it may move to `to` now: True to go ahead, False
+    when it is already there (a second click, a retried signal: a no-op). Anything else
+    raises IllegalTransition (409): someone else changed it first."""
+    lock_booking(booking)
+    if booking.state == to:
+        return False
+    if not booking.can_become(to):
+        raise IllegalTransition()
+    return True
+
+
 def _transition(
     booking: Booking,
     to: BookingState,
@@ -90,7 +113,12 @@ def _transition(
     actor_kind: str,
     note: str = "",
 ) -> None:
-    """Move along the transition map, record the event, release nights that are let go."""
+    """Move along the transition map, record the event, release nights that are let go.
+
+    Only on a booking locked in this transaction (`lock_booking`): a transition decided on a
+    state read without the lock is how two people both changed one booking."""
+    if not holds_lock(db.session, booking):
+        raise RuntimeError(f"{booking!r} changed without lock_booking()")
     if not booking.can_become(to):
         raise IllegalTransition()
     db.session.add(
@@ -270,7 +298,7 @@ def accepted_payment_window() -> timedelta:
 def accept_request(booking: Booking, host: User, at: datetime | None = None) -> None:
     """The host says yes: the guest may now pay (the nights stay held)."""
     now = _now(at)
-    if booking.state == BookingState.PENDING_PAYMENT:
+    if not begin_change(booking, BookingState.PENDING_PAYMENT):
         return  # a second click
     _transition(booking, BookingState.PENDING_PAYMENT, actor=host, actor_kind="host")
     booking.expires_at = now + accepted_payment_window()
@@ -279,8 +307,8 @@ def accept_request(booking: Booking, host: User, at: datetime | None = None) -> 
 
 def decline_request(booking: Booking, host: User, reason: str = "") -> None:
     """The host says no: the nights are free again."""
-    if booking.state == BookingState.DECLINED:
-        return
+    if not begin_change(booking, BookingState.DECLINED):
+        return  # a second click
     _transition(booking, BookingState.DECLINED, actor=host, actor_kind="host", note=reason)
     booking.expires_at = None
     _mail(booking, "declined", booking.guest)
@@ -303,6 +331,7 @@ def confirm_paid(
     from rentalcoop.payments import services as payments
 
     now = _now(at)
+    lock_booking(booking)
     if booking.paid_at is not None:
         return booking.is_stay
     booking.paid_at = now
@@ -351,6 +380,17 @@ def _only_own_nights(booking: Booking) -> bool:
     )
 
 
+def recorded_refund(booking: Booking) -> Refund:
+    """What the booking's cancellation gave back, as stored on it."""
+    return Refund(
+        booking.refund_nights_ore,
+        booking.refund_cleaning_ore,
+        booking.refund_service_fee_ore,
+        booking.refund_fee_vat_ore,
+        booking.refund_community_ore,
+    )
+
+
 def _record_refund(booking: Booking, refund: Refund) -> None:
     booking.refund_nights_ore = refund.nights_ore
     booking.refund_cleaning_ore = refund.cleaning_ore
@@ -391,10 +431,10 @@ def cancel_booking(
     by = CancelledBy(by)
     now = _now(at)
     target = CANCEL_STATE[by]
-    if booking.state == target:
-        return refund_preview(booking, by, now)  # a second click
     if by == CancelledBy.HOST and not reason.strip():
         raise BookingError(_l("Please tell the guest why you cancel."))
+    if not begin_change(booking, target):
+        return recorded_refund(booking)  # a second click
     if booking.state == BookingState.CONFIRMED and now >= check_out_instant(booking):
         raise IllegalTransition()
     refund = refund_preview(booking, by, now)
@@ -437,6 +477,7 @@ def expire_due(at: datetime | None = None) -> int:
             if booking is None or booking.state != state or booking.expires_at > now:
                 db.session.rollback()
                 continue
+            lock_booking(booking)  # held already (lock_row); recorded for _transition
             _transition(booking, BookingState.EXPIRED, actor_kind="system")
             _mail(booking, "expired", booking.guest)
             db.session.commit()
@@ -446,6 +487,7 @@ def expire_due(at: datetime | None = None) -> int:
 
 def expire_booking(booking: Booking, *, actor_kind: str = "provider") -> bool:
     """A payment provider reports the checkout lapsed: release the hold now (no-op if paid)."""
+    lock_booking(booking)
     if booking.state != BookingState.PENDING_PAYMENT or booking.paid_at is not None:
         return False
     _transition(booking, BookingState.EXPIRED, actor_kind=actor_kind)
@@ -466,6 +508,7 @@ def complete_due(at: datetime | None = None) -> int:
         if booking is None or booking.state != BookingState.CONFIRMED:
             db.session.rollback()
             continue
+        lock_booking(booking)  # held already (lock_row); recorded for _transition
         if now < check_out_instant(booking):
             db.session.rollback()
             continue

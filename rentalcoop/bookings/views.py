@@ -155,16 +155,27 @@ def show(booking_id: int):
     """A booking as its guest, its host or the board sees it."""
     booking = _booking_or_404(booking_id)
     require(_as_guest(booking) or _as_host(booking) or current_user.has_role(Role.BOARD))
-    reveal_address = _as_host(booking) or booking.is_stay
+    return _show_page(booking)
+
+
+def _show_page(booking: Booking, status: int = 200):
     return render_template(
         "bookings/show.html",
         booking=booking,
         as_guest=_as_guest(booking),
         as_host=_as_host(booking),
-        reveal_address=reveal_address,
+        reveal_address=_as_host(booking) or booking.is_stay,
         confirm_form=ConfirmForm(),
         reason_form=ReasonForm(),
-    )
+    ), status
+
+
+def _refused(booking_id: int, err: BookingError):
+    """The booking as it is now, with why the action was refused (409 when someone changed it
+    first). The refused transaction is rolled back before the page is read."""
+    db.session.rollback()
+    flash(err.message, "error")
+    return _show_page(_booking_or_404(booking_id), err.status_code)
 
 
 @bp.post("/bookings/<int:booking_id>/pay")
@@ -188,10 +199,10 @@ def cancel(booking_id: int):
     booking = _booking_or_404(booking_id)
     require(_as_guest(booking))
     form = ConfirmForm()
-    if not booking.can_become(BookingState.CANCELLED_BY_GUEST):
-        flash(_("This booking can no longer be cancelled."), "info")
-        return redirect(url_for("bookings.show", booking_id=booking.id), 303)
     if not form.validate_on_submit():
+        if not booking.can_become(BookingState.CANCELLED_BY_GUEST):
+            flash(_("This booking can no longer be cancelled."), "info")
+            return redirect(url_for("bookings.show", booking_id=booking.id), 303)
         preview = services.refund_preview(booking, CancelledBy.GUEST)
         return render_template(
             "bookings/cancel.html", booking=booking, refund=preview, form=form
@@ -199,8 +210,7 @@ def cancel(booking_id: int):
     try:
         refund = services.cancel_booking(booking, CancelledBy.GUEST, current_user)
     except BookingError as err:
-        flash(err.message, "error")
-        return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+        return _refused(booking_id, err)
     db.session.commit()
     if refund.total_ore:
         flash(
@@ -251,8 +261,7 @@ def accept(booking_id: int):
     try:
         services.accept_request(booking, current_user)
     except BookingError as err:
-        flash(err.message, "error")
-        return redirect(url_for("bookings.reservations"), 303)
+        return _refused(booking_id, err)
     db.session.commit()
     flash(_("You accepted the request. The guest has been asked to pay."), "success")
     return redirect(url_for("bookings.reservations"), 303)
@@ -269,8 +278,7 @@ def decline(booking_id: int):
     try:
         services.decline_request(booking, current_user, form.reason.data or "")
     except BookingError as err:
-        flash(err.message, "error")
-        return redirect(url_for("bookings.reservations"), 303)
+        return _refused(booking_id, err)
     db.session.commit()
     flash(_("You declined the request."), "info")
     return redirect(url_for("bookings.reservations"), 303)
@@ -288,8 +296,7 @@ def host_cancel(booking_id: int):
     try:
         services.cancel_booking(booking, CancelledBy.HOST, current_user, reason=form.reason.data)
     except BookingError as err:
-        flash(err.message, "error")
-        return redirect(url_for("bookings.show", booking_id=booking.id), 303)
+        return _refused(booking_id, err)
     db.session.commit()
     flash(_("The stay is cancelled and the guest will be refunded in full."), "info")
     return redirect(url_for("bookings.reservations"), 303)

@@ -41,7 +41,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from rentalcoop import outbox
 from rentalcoop.accounts.models import Membership, User
-from rentalcoop.db import utcnow
+from rentalcoop.db import lock_for_change, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.governance.models import (
@@ -581,7 +581,11 @@ def live_proxy(
 
 
 def revoke_proxy(proxy: Proxy, at: datetime | None = None) -> None:
-    """The principal takes the proxy back (votes already cast through it stand)."""
+    """The principal takes the proxy back (votes already cast through it stand).
+
+    Locked first, like a vote through it (`cast_vote`): a vote that got there first stands and
+    is dated before the revocation; one that comes after is refused."""
+    lock_for_change(db.session, proxy)
     if proxy.revoked_at is None:
         proxy.revoked_at = _now(at)
         db.session.flush()
@@ -653,6 +657,12 @@ def cast_vote(
     holder_id = None
     if channel == Channel.PROXY:
         proxy = live_proxy(meeting, principal_id=principal.id)
+        if proxy is not None:
+            # Held until the vote commits: a revocation at the same moment waits for it, or
+            # went first and the proxy is no longer live.
+            lock_for_change(db.session, proxy)
+            if proxy.revoked_at is not None:
+                proxy = None
         if proxy is None or proxy.holder_id != voter.id:
             raise NotAllowed(
                 _l("You hold no proxy for %(name)s at this meeting."), name=principal.name

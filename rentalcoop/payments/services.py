@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from rentalcoop.accounts.models import User
 from rentalcoop.bookings.cancellation import Refund as RefundAmounts
 from rentalcoop.bookings.models import CANCELLED_STATES, STAY_STATES, Booking, BookingState
-from rentalcoop.db import begin_write, lock_row, utcnow
+from rentalcoop.db import begin_write, lock_for_change, lock_row, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
@@ -98,7 +98,8 @@ def succeeded_payment(booking: Booking) -> Payment | None:
 def payout_of(booking: Booking, *, lock: bool = False) -> Payout | None:
     query = select(Payout).where(Payout.booking_id == booking.id)
     if lock:
-        query = query.with_for_update()  # PostgreSQL waits for a payout run; SQLite ignores it
+        # PostgreSQL waits for a payout run, then reads what it committed; SQLite ignores it.
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return db.session.scalar(query)
 
 
@@ -315,6 +316,8 @@ def mark_payout_paid(
     """The host has been paid (Stripe transfer made, or the board's bank transfer)."""
     from rentalcoop.ledger import services as ledger
 
+    # Locked and read afresh: a refund may have just shrunk or cancelled it (`start_refund`).
+    lock_for_change(db.session, payout)
     if payout.state not in (PayoutState.SCHEDULED, PayoutState.OWED):
         return False
     payout.state = PayoutState.PAID
@@ -330,6 +333,7 @@ def mark_reversal_done(payout: Payout, *, ref: str, by: User | None = None) -> b
     """Money taken back from the host after a refund (Stripe reversal, or collected by hand)."""
     from rentalcoop.ledger import services as ledger
 
+    lock_for_change(db.session, payout)  # two board members, or the board and the job
     if payout.state != PayoutState.REVERSED or payout.reversal_ref:
         return False
     amount = reversal_amount(payout)
@@ -453,6 +457,7 @@ def mark_refund_done(
     """The guest has their money back (Stripe confirmed it, or the board paid it)."""
     from rentalcoop.ledger import services as ledger
 
+    lock_for_change(db.session, refund)  # the board, the job and Stripe's webhook may race
     if refund.state == RefundState.DONE:
         return False
     refund.state = RefundState.DONE
@@ -609,8 +614,13 @@ def claim_event(event_id: str, event_type: str) -> bool:
 
 
 def booking_for_update(booking_id: int) -> Booking | None:
-    query = select(Booking).where(Booking.id == booking_id)
-    return db.session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    """The booking, locked for the rest of the transaction (`bookings.services.lock_booking`)."""
+    from rentalcoop.bookings.services import lock_booking
+
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        return None
+    return lock_booking(booking)
 
 
 def send_after_commit() -> None:

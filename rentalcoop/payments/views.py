@@ -180,10 +180,12 @@ def mark_paid_out(payout_id: int):
     payout = db.session.get(Payout, payout_id)
     if payout is None:
         abort(404)
-    if payout.state != PayoutState.OWED:
+    if payout.state != PayoutState.OWED or not services.mark_payout_paid(
+        payout, ref="manual", by=current_user
+    ):
+        db.session.rollback()
         flash(_("This payout is not owed."), "info")
         return redirect(url_for("payments.board"), 303)
-    services.mark_payout_paid(payout, ref="manual", by=current_user)
     db.session.commit()
     flash(_("The payout is marked as paid."), "success")
     return redirect(url_for("payments.board"), 303)
