@@ -56,7 +56,7 @@ def _check_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from rentalcoop import db as db_helpers
-    from rentalcoop import i18n, security
+    from rentalcoop import i18n, input_guard, security
     from rentalcoop.access import confine_municipality
     from rentalcoop.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -77,6 +77,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     i18n.init_app(app)
     security.init_app(app)
+    input_guard.init_app(app)  # before the blueprints: it defines the URL converters
     app.before_request(i18n.remember_language)
     app.before_request(confine_municipality)
 

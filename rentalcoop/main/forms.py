@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from babel import support
 from flask import current_app
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, Field, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import NumberRange, Optional, ValidationError
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l, current_language
 from rentalcoop.listings.forms import KronorField
 from rentalcoop.listings.models import PROPERTY_TYPE_LABELS
@@ -59,8 +59,9 @@ class StayForm(FlaskForm):
                 return super().get_translations(form)
             return _WTFORMS_MESSAGES
 
-    check_in = DateField(_l("Check-in"), validators=[Optional()])
-    check_out = DateField(_l("Check-out"), validators=[Optional()])
+    # strip_whitespace=False: a blank " " is a date that does not parse, not "no date".
+    check_in = DateField(_l("Check-in"), validators=[Optional(strip_whitespace=False)])
+    check_out = DateField(_l("Check-out"), validators=[Optional(strip_whitespace=False)])
     guests = IntegerField(
         _l("Guests"), validators=[Optional(), NumberRange(min=1, max=30)], default=None
     )
@@ -97,7 +98,7 @@ class StayForm(FlaskForm):
 class SearchForm(StayForm):
     """The search page's filters (CONTRACT: `?area=&check_in=&check_out=&guests=`)."""
 
-    area = SelectField(_l("Where"), choices=[], validators=[Optional()])
+    area = SelectField(_l("Where"), choices=[], validators=[Optional(strip_whitespace=False)])
     min_price = KronorField(_l("Lowest price per night (kr)"), validators=[Optional()])
     max_price = KronorField(_l("Highest price per night (kr)"), validators=[Optional()])
     property_type = SelectField(
@@ -115,7 +116,8 @@ class SearchForm(StayForm):
             SelectChoice(Sort.NEWEST.value, _l("Newest")),
         ],
         default=Sort.PRICE.value,
-        validators=[Optional()],
+        # Empty means the default; anything else must be one of the choices (" " is not).
+        validators=[Optional(strip_whitespace=False)],
     )
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=1000)], default=1)
 
