@@ -76,6 +76,8 @@ class Config:
     ACCEPTED_REQUEST_PAYMENT_HOURS = int(os.environ.get("ACCEPTED_REQUEST_PAYMENT_HOURS", "24"))
     # A conversation, not a mailing list: enough for a lively chat, not for spam.
     MESSAGE_RATE_LIMIT = "20 per minute;300 per day"
+    # Each booking request holds nights and prices a stay: per account, whatever the address.
+    BOOKING_RATE_LIMIT = "10 per minute;40 per day"
     # Building the data export reads every table and copies photos: limited per person.
     EXPORT_RATE_LIMIT = "3 per minute;10 per day"
     # Trusted reverse proxies in front of the app (nginx: 1), so rate limits see client IPs.

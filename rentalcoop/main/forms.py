@@ -11,13 +11,11 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l, current_language
+from rentalcoop.listings.availability import MAX_WINDOW_MONTHS, add_months
 from rentalcoop.listings.forms import KronorField
 from rentalcoop.listings.models import PROPERTY_TYPE_LABELS
-from rentalcoop.listings.pricing import coop_date
+from rentalcoop.listings.pricing import MAX_STAY_NIGHTS, coop_date
 from rentalcoop.listings.search import Sort
-
-# A stay longer than a year is not a short-term rental.
-MAX_STAY_NIGHTS = 365
 
 
 class _WTFormsMessages:
@@ -69,6 +67,14 @@ class StayForm(FlaskForm):
     def validate_check_in(self, field: Field) -> None:
         if field.data is not None and field.data < coop_date():
             raise ValidationError(_l("Check-in cannot be in the past."))
+        if field.data is not None and field.data > add_months(coop_date(), MAX_WINDOW_MONTHS):
+            # No host takes bookings further ahead (the longest booking window).
+            raise ValidationError(
+                _l(
+                    "The host takes bookings at most %(count)s months ahead.",
+                    count=MAX_WINDOW_MONTHS,
+                )
+            )
 
     def validate_check_out(self, field: Field) -> None:
         check_in = self.check_in.data
