@@ -53,9 +53,13 @@ class Config:
 
     # Rate limits (Flask-Limiter). In memory by default; a shared storage for several workers.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # How many worker processes serve the app (unset: read from gunicorn's arguments or
+    # WEB_CONCURRENCY). With more than one, production refuses memory:// rate limits.
+    WORKERS = int(os.environ["WORKERS"]) if os.environ.get("WORKERS", "").isdigit() else None
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per IP address
+    LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"  # failed log-ins per account
     REGISTER_RATE_LIMIT = "5 per minute;30 per hour"
     RESET_RATE_LIMIT = "5 per minute;20 per hour"
 
@@ -76,6 +80,8 @@ class Config:
     ACCEPTED_REQUEST_PAYMENT_HOURS = int(os.environ.get("ACCEPTED_REQUEST_PAYMENT_HOURS", "24"))
     # A conversation, not a mailing list: enough for a lively chat, not for spam.
     MESSAGE_RATE_LIMIT = "20 per minute;300 per day"
+    # Each booking request holds nights and prices a stay: per account, whatever the address.
+    BOOKING_RATE_LIMIT = "10 per minute;40 per day"
     # Building the data export reads every table and copies photos: limited per person.
     EXPORT_RATE_LIMIT = "3 per minute;10 per day"
     # Trusted reverse proxies in front of the app (nginx: 1), so rate limits see client IPs.

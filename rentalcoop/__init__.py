@@ -52,11 +52,59 @@ def _check_config(app: Flask) -> None:
         )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
+    _check_rate_limit_storage(app)
+
+
+RATELIMIT_STORAGE_HELP = (
+    "Rate limits are kept in memory (RATELIMIT_STORAGE_URI=memory://) while {workers} worker "
+    "processes may serve requests: each keeps its own counters, so every limit is {workers} "
+    "times looser. Set RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 (a Redis all workers "
+    "share), or run one worker (WEB_CONCURRENCY=1). See README, 'Running several workers safely'."
+)
+
+
+def worker_count(environ=None, argv=None) -> int:
+    """How many worker processes may serve this app, as far as its start can tell: the
+    `WORKERS` setting, else gunicorn's `--workers`/`-w` (command line or GUNICORN_CMD_ARGS),
+    else WEB_CONCURRENCY (which gunicorn also reads); 1 when nothing says more."""
+    import os
+    import shlex
+    import sys
+
+    environ = os.environ if environ is None else environ
+    argv = sys.argv if argv is None else argv
+    args = [*argv, *shlex.split(environ.get("GUNICORN_CMD_ARGS", ""))]
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("-w", "--workers") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--workers="):
+            value = arg.partition("=")[2]
+        elif arg.startswith("-w") and arg[2:].isdigit():
+            value = arg[2:]
+        if value is not None and value.isdigit():
+            return int(value)
+    concurrency = environ.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else 1
+
+
+def _check_rate_limit_storage(app: Flask) -> None:
+    """Production refuses per-worker (memory) rate-limit counters when several workers run."""
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not storage.startswith("memory://") or not app.config.get("RATELIMIT_ENABLED", True):
+        return
+    workers = app.config.get("WORKERS") or worker_count()
+    if workers <= 1:
+        return
+    message = RATELIMIT_STORAGE_HELP.format(workers=workers)
+    if app.config.get("SESSION_COOKIE_SECURE"):  # production
+        raise ConfigurationError(message)
+    logging.getLogger("rentalcoop").warning(message)
 
 
 def register_extensions(app: Flask) -> None:
     from rentalcoop import db as db_helpers
-    from rentalcoop import i18n, security
+    from rentalcoop import i18n, input_guard, security
     from rentalcoop.access import confine_municipality
     from rentalcoop.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -77,6 +125,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     i18n.init_app(app)
     security.init_app(app)
+    input_guard.init_app(app)  # before the blueprints: it defines the URL converters
     app.before_request(i18n.remember_language)
     app.before_request(confine_municipality)
 

@@ -53,6 +53,11 @@ def _wants_json() -> bool:
 
 
 def render_error(code: int, detail: str | None = None):
+    """The error page. What the request did is rolled back first: a failed flush leaves the
+    session unusable, and the page itself reads the database (the current user, the menu)."""
+    from rentalcoop.extensions import db
+
+    db.session.rollback()
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
     if _wants_json():
         return jsonify(error=str(title), detail=detail or str(text)), code

@@ -1,10 +1,10 @@
 """Account forms. Labels are lazy so they translate per request."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import LANGUAGE_NAMES, _l
 
 MIN_PASSWORD = 10

@@ -62,8 +62,12 @@ class User(UserMixin, db.Model):
         back_populates="user", uselist=False, foreign_keys="Membership.user_id"
     )
 
+    # The key of the session this user object was loaded for (not a column): set at log-in
+    # and by the user loader, so the session cookie names its server-side `UserSession`.
+    session_key = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return f"{self.id}:{self.session_version}:{self.session_key or ''}"
 
     @property
     def is_active(self) -> bool:
@@ -141,3 +145,18 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(db.Model):
+    """One logged-in session (a browser): a plain log-out ends it, so a copy of its cookie
+    stops working too; log-out everywhere bumps `User.session_version` instead. Only a hash
+    of the key is stored (the cookie holds the key)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

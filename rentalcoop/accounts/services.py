@@ -10,14 +10,24 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from rentalcoop.accounts.models import PasswordResetToken, User
+from rentalcoop.accounts.models import PasswordResetToken, User, UserSession
 from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
 
-# Checked against when the email is unknown, so a missing account costs the same time.
+# Checked against when the email is unknown, so a missing account costs the same time: one
+# verification, like a known account's. Made once per hash method (at start-up, see
+# `warm_dummy_hash`), never in a log-in.
 _DUMMY_HASH: dict[str, str] = {}
+
+
+def dummy_hash(method: str) -> str:
+    """A hash of no one's password, made once per method."""
+    dummy = _DUMMY_HASH.get(method)
+    if dummy is None:
+        dummy = _DUMMY_HASH[method] = generate_password_hash(secrets.token_hex(8), method=method)
+    return dummy
 
 
 class AccountError(DomainError):
@@ -57,9 +67,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None (same cost whether or not the email exists)."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
-        method = current_app.config["PASSWORD_HASH_METHOD"]
-        dummy = _DUMMY_HASH.setdefault(method, generate_password_hash("x" * 16, method=method))
-        check_password_hash(dummy, password)
+        check_password_hash(dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None
@@ -73,6 +81,52 @@ def verify_password(user: User, password: str) -> bool:
 def end_all_sessions(user: User) -> None:
     """Every session and remember-me cookie of `user` stops working (DESIGN §15, Sessions)."""
     user.session_version += 1
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """A new server-side session for `user`; the returned key goes into the cookie."""
+    key = secrets.token_urlsafe(24)
+    db.session.add(UserSession(user_id=user.id, key_hash=_key_hash(key)))
+    db.session.flush()
+    user.session_key = key
+    return key
+
+
+def session_user(user_id: int, version: int, key: str) -> User | None:
+    """The active user of a cookie's session, if that session has not ended (one query)."""
+    user = db.session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.session_version == version,
+            User.deleted_at.is_(None),
+            UserSession.key_hash == _key_hash(key),
+            UserSession.ended_at.is_(None),
+        )
+    )
+    if user is not None:
+        user.session_key = key
+    return user
+
+
+def end_session(user: User) -> None:
+    """End the session `user` was loaded for (a plain log-out): only this browser, the user's
+    other devices stay logged in."""
+    if user.session_key:
+        db.session.execute(
+            update(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.key_hash == _key_hash(user.session_key),
+                UserSession.ended_at.is_(None),
+            )
+            .values(ended_at=utcnow())
+        )
 
 
 def set_password(user: User, password: str) -> None:
@@ -96,9 +150,11 @@ def _token_hash(token: str) -> str:
 
 
 def request_reset(email: str) -> tuple[User, str] | None:
-    """A reset token for the active account of `email` (None when there is none)."""
+    """A reset token for the active account of `email` (None when there is none). An unknown
+    address makes and hashes a token too, so both cost the same hashing work."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
+        _token_hash(secrets.token_urlsafe(32))
         return None
     return user, create_reset_token(user)
 

@@ -23,22 +23,43 @@ from rentalcoop.accounts.models import User
 from rentalcoop.accounts.services import AccountError
 from rentalcoop.extensions import db, limiter, login_manager
 from rentalcoop.i18n import _, current_language
+from rentalcoop.input_guard import INT4_MAX
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Load the session's user unless the session predates a password change or log-out."""
-    ident, _sep, version = user_id.partition(":")
-    if not ident.isdigit() or not version.isdigit():
+    """Load the session's user unless that session has ended (log-out) or predates a password
+    change or log-out everywhere. The id is `user:version:session key`."""
+    ident, version, key = (user_id.split(":") + ["", ""])[:3]
+    if not (ident.isdigit() and version.isdigit() and key):
+        return None  # also a cookie from before sessions were kept on the server
+    if int(ident) > INT4_MAX or int(version) > INT4_MAX:
         return None
-    user = db.session.get(User, int(ident))
-    if user is None or user.session_version != int(version) or not user.is_active:
-        return None
-    return user
+    return services.session_user(int(ident), int(version), key)
+
+
+@bp.record_once
+def _warm_dummy_hash(state) -> None:
+    # The unknown-address log-in must not pay for making the dummy hash (issue 12).
+    services.dummy_hash(state.app.config["PASSWORD_HASH_METHOD"])
 
 
 def _limit(name: str):
     return limiter.limit(lambda: current_app.config[name], methods=["POST"])
+
+
+def _login_account_key() -> str:
+    return "login-account:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+# Per IP (above) and per account: many addresses guessing one account's password are held
+# back too. Only failed attempts count, so the owner who knows the password still gets in.
+_limit_per_account = limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 303,
+)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -60,7 +81,10 @@ def _fresh_session() -> None:
 
 
 def _start_session(user: User, remember: bool = False) -> None:
-    _fresh_session()  # a fresh session at log-in
+    """A fresh session at log-in, kept on the server too (so log-out can end it)."""
+    _fresh_session()
+    services.start_session(user)
+    db.session.commit()
     login_user(user, remember=remember)
 
 
@@ -98,6 +122,7 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("LOGIN_RATE_LIMIT")
+@_limit_per_account
 def login():
     """Check the credentials and start a session."""
     if current_user.is_authenticated:
@@ -119,7 +144,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End this session."""
+    """End this session, on the server too: a copy of its cookie stops working. The user's
+    other devices stay logged in (log out everywhere ends those)."""
+    if current_user.is_authenticated:
+        services.end_session(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     _fresh_session()
     flash(_("You are logged out."), "info")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from rentalcoop.access import require
@@ -11,10 +12,10 @@ from rentalcoop.bookings import bp, services
 from rentalcoop.bookings.cancellation import CancelledBy
 from rentalcoop.bookings.forms import BookingForm, ConfirmForm, HostCancelForm, ReasonForm
 from rentalcoop.bookings.models import Booking, BookingState
-from rentalcoop.bookings.services import BookingError
-from rentalcoop.extensions import db
+from rentalcoop.bookings.services import BookingError, listing_today
+from rentalcoop.extensions import db, limiter
 from rentalcoop.i18n import _, money
-from rentalcoop.listings import pricing
+from rentalcoop.listings import availability, pricing
 from rentalcoop.listings import services as listings
 from rentalcoop.listings.models import CANCELLATION_FOOTNOTE
 from rentalcoop.main.forms import StayForm
@@ -44,14 +45,21 @@ def _as_host(booking: Booking) -> bool:
 
 def _review_page(listing, form, status=200, problem=None):
     _project_choices(form)
-    quote = None
-    if form.check_in.data and form.check_out.data and form.guests.data:
+    quote = window = None
+    has_stay = form.check_in.data and form.check_out.data and form.guests.data
+    if has_stay:
+        # Outside the listing's booking window: said before any night is priced (issue 12).
+        window = availability.window_problem(
+            listing, form.check_in.data, form.check_out.data, listing_today(listing)
+        )
+    if has_stay and window is None:
         try:
             quote = pricing.quote(
                 listing, form.check_in.data, form.check_out.data, form.guests.data
             )
         except pricing.PricingError as err:
             problem = problem or err.message
+    problem = problem or window
     return (
         render_template(
             "bookings/new.html",
@@ -93,8 +101,13 @@ def new(listing_id: int):
     return _review_page(listing, form)
 
 
+def _per_account() -> str:
+    return f"book:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
 @bp.post("/listings/<int:listing_id>/book")
 @login_required
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], key_func=_per_account)
 def book(listing_id: int):
     """Hold the nights and send the guest to payment (or to wait for the host), or say why not."""
     require(current_user.has_role(Role.GUEST))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l
 
 

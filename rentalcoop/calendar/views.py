@@ -119,7 +119,7 @@ def remove_feed(listing_id: int, feed_id: int):
 
 
 def _sync_now_key() -> str:
-    return f"calendar-sync-now:{current_user.get_id()}"
+    return f"calendar-sync-now:{current_user.id}"
 
 
 @bp.post("/host/listings/<int:listing_id>/calendar/feeds/<int:feed_id>/sync")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.governance.models import (
     COST_CATEGORY_LABELS,
     MAJORITY_LABELS,
@@ -28,6 +28,7 @@ from rentalcoop.governance.models import (
     MotionKind,
 )
 from rentalcoop.i18n import _l
+from rentalcoop.input_guard import INT4_MAX  # what the öre columns hold
 
 
 def _choices(labels) -> list[SelectChoice]:
@@ -134,7 +135,7 @@ class CostForm(FlaskForm):
     category = SelectField(_l("Category"), choices=_choices(COST_CATEGORY_LABELS))
     amount_ore = IntegerField(
         _l("Amount in öre (12 345 kr = 1234500)"),
-        validators=[InputRequired(), NumberRange(min=1, max=10**12)],
+        validators=[InputRequired(), NumberRange(min=1, max=INT4_MAX)],
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Enter the cost"))
@@ -142,6 +143,6 @@ class CostForm(FlaskForm):
 
 class ReserveForm(FlaskForm):
     reserve_ore = IntegerField(
-        _l("Reserve R in öre"), validators=[InputRequired(), NumberRange(min=0, max=10**13)]
+        _l("Reserve R in öre"), validators=[InputRequired(), NumberRange(min=0, max=INT4_MAX)]
     )
     submit = SubmitField(_l("Save the draft"))

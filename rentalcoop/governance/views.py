@@ -614,7 +614,7 @@ def operating_costs():
 # --- the year's close ------------------------------------------------------------------------
 
 
-@bp.route("/board/close/<int:year>", methods=["GET", "POST"])
+@bp.route("/board/close/<year:year>", methods=["GET", "POST"])
 @role_required(Role.BOARD)
 def year_close(year: int):
     """The close of a year for the board: F, C, O, S, R, D and every host's share."""
@@ -661,7 +661,7 @@ def _csv(rows, name: str) -> Response:
     )
 
 
-@bp.get("/board/close/<int:year>.csv")
+@bp.get("/board/close/<year:year>.csv")
 @role_required(Role.BOARD)
 def year_close_csv(year: int):
     """The whole distribution table for a spreadsheet."""
@@ -677,7 +677,7 @@ def year_close_csv(year: int):
     return _csv(lines, f"patronage-{year}.csv")
 
 
-@bp.get("/member/statements/<int:year>.csv")
+@bp.get("/member/statements/<year:year>.csv")
 @role_required(Role.HOST)
 def statement_csv(year: int):
     """My patronage statement for a closed year."""

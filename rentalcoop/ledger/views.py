@@ -6,10 +6,11 @@ import csv
 import io
 from collections.abc import Iterator
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, render_template, stream_with_context
 
 from rentalcoop.access import role_required
 from rentalcoop.accounts.models import Role
+from rentalcoop.input_guard import YEAR_MAX, YEAR_MIN, query_int
 from rentalcoop.ledger import bp, services
 from rentalcoop.ledger.models import ACCOUNT_LABELS, TRANSACTION_KIND_LABELS, Account
 from rentalcoop.listings.pricing import coop_date
@@ -59,7 +60,7 @@ def index():
 @role_required(Role.BOARD)
 def journal():
     """Every transaction with its lines, newest first."""
-    page = services.journal(request.args.get("page", 1, type=int), JOURNAL_PER_PAGE)
+    page = services.journal(query_int("page", 1), JOURNAL_PER_PAGE)
     if page.page > page.pages:
         abort(404)
     labels = services.party_labels(
@@ -79,7 +80,7 @@ def journal():
 def journal_csv():
     """The journal for a spreadsheet: one line per entry, `;`-separated UTF-8 with a BOM so
     Excel in Swedish opens it as it is; `?year=` limits it to one fiscal year."""
-    year = request.args.get("year", type=int)
+    year = query_int("year", low=YEAR_MIN, high=YEAR_MAX)
     name = f"ledger-{year}.csv" if year else "ledger.csv"
     return Response(
         stream_with_context(_csv_chunks(year)),

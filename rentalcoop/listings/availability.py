@@ -147,13 +147,31 @@ def months_needed(today: date, check_out: date) -> int:
     return months
 
 
-def stay_rule_problem(listing: Listing, check_in: date, check_out: date, today: date):
-    """Why the listing's rules refuse this stay (a translatable message), or None."""
-    nights = (check_out - check_in).days
-    if nights < 1:
+# The longest booking window a host can set (the rules form's bound).
+MAX_WINDOW_MONTHS = 24
+
+
+def window_problem(listing: Listing, check_in: date, check_out: date, today: date):
+    """Why the stay lies outside the dates this listing books at all (a translatable message),
+    or None. Cheap, so callers check it before pricing or expanding the nights (issue 12)."""
+    if check_out <= check_in:
         return _l("Check-out must be after check-in.")
     if check_in < today:
         return _l("Check-in cannot be in the past.")
+    if check_out > add_months(today, listing.booking_window_months):
+        return _l(
+            "The host takes bookings at most %(count)s months ahead.",
+            count=listing.booking_window_months,
+        )
+    return None
+
+
+def stay_rule_problem(listing: Listing, check_in: date, check_out: date, today: date):
+    """Why the listing's rules refuse this stay (a translatable message), or None."""
+    problem = window_problem(listing, check_in, check_out, today)
+    if problem is not None:
+        return problem
+    nights = (check_out - check_in).days
     if nights < listing.min_nights:
         return _l("The shortest stay here is %(count)s nights.", count=listing.min_nights)
     if nights > listing.max_nights:
@@ -162,11 +180,6 @@ def stay_rule_problem(listing: Listing, check_in: date, check_out: date, today: 
         return _l(
             "The host needs %(count)s days' notice before check-in.",
             count=listing.advance_notice_days,
-        )
-    if check_out > add_months(today, listing.booking_window_months):
-        return _l(
-            "The host takes bookings at most %(count)s months ahead.",
-            count=listing.booking_window_months,
         )
     return None
 

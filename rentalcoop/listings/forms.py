@@ -6,7 +6,6 @@ import re
 from datetime import time
 from decimal import Decimal, InvalidOperation
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -32,6 +31,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l
 from rentalcoop.listings.models import (
     AMENITY_LABELS,
@@ -40,6 +40,7 @@ from rentalcoop.listings.models import (
 )
 
 MAX_PRICE_ORE = 10_000_000  # 100 000 kr a night
+MAX_TYPED_ORE = 2**31 - 1  # what an öre column holds; larger input is refused before arithmetic
 
 
 class KronorField(StringField):
@@ -73,9 +74,20 @@ class KronorField(StringField):
         except InvalidOperation:
             self.data = None
             raise ValueError(_l("Enter an amount in kronor, like 850 or 850,50.")) from None
-        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        # Bounded before any arithmetic: `1e30` would overflow the decimal context, NaN and
+        # Infinity compare with nothing, and more than two decimals is not an amount in öre.
+        if not amount.is_finite() or amount.as_tuple().exponent < -2:
             self.data = None
             raise ValueError(_l("Enter an amount in kronor, like 850 or 850,50."))
+        if abs(amount) > Decimal(MAX_TYPED_ORE // 100):
+            self.data = None
+            raise ValueError(
+                _l(
+                    "Enter an amount between %(low)s and %(high)s kr.",
+                    low=self.min_ore // 100,
+                    high=self.max_ore // 100,
+                )
+            )
         self.data = int(amount * 100)
 
     def pre_validate(self, form):

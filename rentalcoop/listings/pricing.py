@@ -199,9 +199,16 @@ def stay_nights(check_in: date, check_out: date) -> list[date]:
     return [check_in + timedelta(days=n) for n in range((check_out - check_in).days)]
 
 
+# A stay longer than a year is not a short-term rental; pricing never expands more nights
+# than this (issue 12: check_out=9999-12-31 cost seconds of CPU).
+MAX_STAY_NIGHTS = 365
+
+
 def _check_stay_shape(listing: Listing, check_in: date, check_out: date, guests: int) -> None:
     if check_out <= check_in:
         raise PricingError(_l("Check-out must be after check-in."))
+    if (check_out - check_in).days > MAX_STAY_NIGHTS:
+        raise PricingError(_l("A stay can be at most %(count)s nights."), count=MAX_STAY_NIGHTS)
     if guests < 1 or guests > listing.max_guests:
         raise PricingError(
             _l("This home takes at most %(count)s guests."), count=listing.max_guests

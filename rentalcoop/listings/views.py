@@ -65,18 +65,20 @@ def show(listing_id: int):
     if request.args.get("check_in") or request.args.get("check_out"):
         if form.validate():
             guests = form.guests.data or 1
-            try:
-                quote = pricing.quote(listing, form.check_in.data, form.check_out.data, guests)
-            except pricing.PricingError as err:
-                problem = err.message
-            else:
-                problem = availability.stay_rule_problem(
-                    listing, form.check_in.data, form.check_out.data, today
-                )
-                if problem is None and not availability.is_free(
-                    listing.id, form.check_in.data, form.check_out.data
-                ):
-                    problem = _("Some of these nights are already taken.")
+            check_in, check_out = form.check_in.data, form.check_out.data
+            # Outside the listing's booking window: refused before any night is priced.
+            problem = availability.window_problem(listing, check_in, check_out, today)
+            if problem is None:
+                try:
+                    quote = pricing.quote(listing, check_in, check_out, guests)
+                except pricing.PricingError as err:
+                    problem = err.message
+                else:
+                    problem = availability.stay_rule_problem(listing, check_in, check_out, today)
+                    if problem is None and not availability.is_free(
+                        listing.id, check_in, check_out
+                    ):
+                        problem = _("Some of these nights are already taken.")
         else:
             status = 422
     start = calendar_view.first_of_month(today)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from babel import support
 from flask import current_app
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, Field, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import NumberRange, Optional, ValidationError
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l, current_language
+from rentalcoop.listings.availability import MAX_WINDOW_MONTHS, add_months
 from rentalcoop.listings.forms import KronorField
 from rentalcoop.listings.models import PROPERTY_TYPE_LABELS
-from rentalcoop.listings.pricing import coop_date
+from rentalcoop.listings.pricing import MAX_STAY_NIGHTS, coop_date
 from rentalcoop.listings.search import Sort
-
-# A stay longer than a year is not a short-term rental.
-MAX_STAY_NIGHTS = 365
 
 
 class _WTFormsMessages:
@@ -59,8 +57,9 @@ class StayForm(FlaskForm):
                 return super().get_translations(form)
             return _WTFORMS_MESSAGES
 
-    check_in = DateField(_l("Check-in"), validators=[Optional()])
-    check_out = DateField(_l("Check-out"), validators=[Optional()])
+    # strip_whitespace=False: a blank " " is a date that does not parse, not "no date".
+    check_in = DateField(_l("Check-in"), validators=[Optional(strip_whitespace=False)])
+    check_out = DateField(_l("Check-out"), validators=[Optional(strip_whitespace=False)])
     guests = IntegerField(
         _l("Guests"), validators=[Optional(), NumberRange(min=1, max=30)], default=None
     )
@@ -68,6 +67,14 @@ class StayForm(FlaskForm):
     def validate_check_in(self, field: Field) -> None:
         if field.data is not None and field.data < coop_date():
             raise ValidationError(_l("Check-in cannot be in the past."))
+        if field.data is not None and field.data > add_months(coop_date(), MAX_WINDOW_MONTHS):
+            # No host takes bookings further ahead (the longest booking window).
+            raise ValidationError(
+                _l(
+                    "The host takes bookings at most %(count)s months ahead.",
+                    count=MAX_WINDOW_MONTHS,
+                )
+            )
 
     def validate_check_out(self, field: Field) -> None:
         check_in = self.check_in.data
@@ -97,7 +104,7 @@ class StayForm(FlaskForm):
 class SearchForm(StayForm):
     """The search page's filters (CONTRACT: `?area=&check_in=&check_out=&guests=`)."""
 
-    area = SelectField(_l("Where"), choices=[], validators=[Optional()])
+    area = SelectField(_l("Where"), choices=[], validators=[Optional(strip_whitespace=False)])
     min_price = KronorField(_l("Lowest price per night (kr)"), validators=[Optional()])
     max_price = KronorField(_l("Highest price per night (kr)"), validators=[Optional()])
     property_type = SelectField(
@@ -115,7 +122,8 @@ class SearchForm(StayForm):
             SelectChoice(Sort.NEWEST.value, _l("Newest")),
         ],
         default=Sort.PRICE.value,
-        validators=[Optional()],
+        # Empty means the default; anything else must be one of the choices (" " is not).
+        validators=[Optional(strip_whitespace=False)],
     )
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=1000)], default=1)
 

@@ -1,9 +1,9 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from rentalcoop.accounts.forms import MIN_PASSWORD
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import LANGUAGE_NAMES, _l
 
 

@@ -1,7 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l
 from rentalcoop.messaging.services import MAX_BODY
 

@@ -1,7 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l
 from rentalcoop.moderation.services import MAX_REASON
 

@@ -1,6 +1,6 @@
 """Payment forms: buttons that change something carry only the CSRF token."""
 
-from flask_wtf import FlaskForm
+from rentalcoop.forms import FlaskForm
 
 
 class ActionForm(FlaskForm):

@@ -1,6 +1,6 @@
 """Reviews: after a completed stay, guest and host review each other, revealed together."""
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 from flask_login import current_user
 
 bp = Blueprint("reviews", __name__, template_folder="templates")
@@ -13,9 +13,11 @@ def listing_reviews_block(listing):
     """The listing page's reviews: the averages (one query) and one page of reviews (one more)."""
     from types import SimpleNamespace
 
+    from rentalcoop.input_guard import query_int
+
     summary = services.listing_summary(listing.id)
     pages = services.page_count(summary.listed)
-    page = min(max(request.args.get("reviews_page", 1, type=int), 1), pages)
+    page = min(max(query_int("reviews_page", 1), 1), pages)
     reviews = services.listing_reviews(listing.id, page) if summary.listed else []
     return SimpleNamespace(summary=summary, reviews=reviews, page=page, pages=pages)
 

@@ -1,8 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l
 from rentalcoop.reviews.models import CATEGORY_LABELS
 from rentalcoop.reviews.services import MAX_TEXT

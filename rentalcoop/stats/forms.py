@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 
+from rentalcoop.forms import FlaskForm
 from rentalcoop.i18n import _l
 from rentalcoop.listings.pricing import coop_date
 from rentalcoop.stats import disclosure

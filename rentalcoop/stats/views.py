@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from rentalcoop.access import role_required
@@ -16,6 +16,7 @@ from rentalcoop.accounts.models import Role
 from rentalcoop.db import begin_write
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
+from rentalcoop.input_guard import query_int
 from rentalcoop.stats import bp, exports, pages, services
 from rentalcoop.stats.forms import ReleaseForm
 from rentalcoop.stats.models import StatsDownload, StatsRelease
@@ -25,7 +26,7 @@ def get_release_or_404(period: str) -> StatsRelease:
     """The newest version of a month's release, or `?version=N` of it."""
     if not services.PERIOD_RE.match(period):
         abort(404)
-    version = request.args.get("version", type=int)
+    version = query_int("version")
     release = services.find_release(period, version)
     if release is None:
         abort(404)

@@ -39,11 +39,17 @@ def town(app):
 
 
 def _sample(rule) -> str:
-    """A concrete URL for a rule: 1 for every number, "x" for every string."""
-    values = {
-        arg: 1 if type(conv).__name__ == "IntegerConverter" else "x"
-        for arg, conv in rule._converters.items()
-    }
+    """A concrete URL for a rule: 1 for every number (2026 for a year), "x" for every string."""
+    from werkzeug.routing import IntegerConverter
+
+    from rentalcoop.input_guard import YearConverter
+
+    def sample(conv):
+        if isinstance(conv, YearConverter):
+            return 2026
+        return 1 if isinstance(conv, IntegerConverter) else "x"
+
+    values = {arg: sample(conv) for arg, conv in rule._converters.items()}
     return rule.build(values)[1]
 
 
