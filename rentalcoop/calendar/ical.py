@@ -258,7 +258,7 @@ class _LazyRules(Series.RecurrenceRules):
             if isinstance(rule, rrule) and rule._until is None and rule._count is None:
                 bounded = rule.replace(until=stop)
                 bounded.until = rule.until
-                rule = bounded  # noqa: PLW2901
+                rule = bounded
             for instance in rule.xafter(start, inc=True):
                 if compare_greater(instance, stop):
                     break
@@ -389,7 +389,7 @@ class _FeedReader:
             cores = [max(cores, key=_revision)]
         repeating = [ev for ev in cores if "RRULE" in ev or "RDATE" in ev]
         if not repeating and not (cores and overrides):
-            for event in group:  # plain events (or overrides of a series not in the feed)
+            for event in cores + overrides:  # plain events, or overrides without their series
                 self.read_single(event, uid)
             return
         master = repeating[0] if repeating else cores[0]
@@ -476,7 +476,7 @@ class _FeedReader:
         for rule in rules:
             if isinstance(rule, vBroken):
                 try:
-                    rule = vRecur.from_ical(re.sub(r"\s+", "", str(rule)))  # noqa: PLW2901
+                    rule = vRecur.from_ical(re.sub(r"\s+", "", str(rule)))
                 except Exception as err:
                     raise _Unreadable from err
             if not isinstance(rule, vRecur):
