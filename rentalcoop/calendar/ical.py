@@ -593,7 +593,8 @@ class ExportRange:
     ref: int | str  # our booking or block id ("<id>" or "<id>-<part>"); UID "<kind>-<ref>@<host>"
     start: date
     end: date  # exclusive: the checkout day
-    changed_at: datetime  # the range's last change, written as DTSTAMP
+    changed_at: datetime  # the range's last change, written as DTSTAMP and LAST-MODIFIED
+    sequence: int = 0  # its revision (RFC 5545 §3.8.7.4): consumers update what they have
 
 
 def merge_nights_to_ranges(nights: Iterable[date]) -> list[tuple[date, date]]:
@@ -626,10 +627,13 @@ def export_calendar(ranges: Iterable[ExportRange], *, host: str, prodid: str) ->
             raise ValueError("a range needs at least one night")
         changed = item.changed_at
         changed = changed.replace(tzinfo=UTC) if changed.tzinfo is None else changed
+        stamp = changed.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         lines += [
             "BEGIN:VEVENT",
             f"UID:{item.kind}-{item.ref}@{host}",
-            "DTSTAMP:" + changed.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
+            "DTSTAMP:" + stamp,
+            "LAST-MODIFIED:" + stamp,
+            f"SEQUENCE:{max(0, int(item.sequence))}",
             "DTSTART;VALUE=DATE:" + item.start.strftime("%Y%m%d"),
             "DTEND;VALUE=DATE:" + item.end.strftime("%Y%m%d"),
             "SUMMARY:" + EXPORT_SUMMARIES[item.kind],
