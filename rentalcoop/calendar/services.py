@@ -96,6 +96,16 @@ def show_message(parts: dict) -> str:
     return _(parts["msgid"], **params) if params else _(parts["msgid"])
 
 
+def show_warning(parts: dict) -> str:
+    """A stored feed warning in the reader's language, naming the event it is about."""
+    message = show_message(parts)
+    uid = parts.get("uid")
+    if not uid:
+        return message
+    shown = uid if len(uid) <= 80 else uid[:77] + "…"
+    return _("Event %(uid)s: %(reason)s", uid=shown, reason=message)
+
+
 UNEXPECTED_ERROR = _l(
     "Something unexpected went wrong while reading this calendar. We will try again later."
 )
@@ -386,7 +396,7 @@ def feed_views(listing: Listing, today: date) -> list[FeedView]:
                 counts.get(feed.id, 0),
                 error,
                 current,
-                [show_message(w) for w in feed.warnings or []],
+                [show_warning(w) for w in feed.warnings or []],
             )
         )
     return views

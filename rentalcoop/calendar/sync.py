@@ -337,8 +337,10 @@ def apply_outcome(task: FeedTask, outcome: Outcome, report: SyncReport | None = 
 def _replace_nights(feed: CalendarFeed, task: FeedTask, parsed: ParsedFeed) -> int:
     """Make the feed's stored nights equal the parsed ones (by UID and night); returns how
     many rows changed. Holds the nights of a feed that emptied, once."""
+    # Each event's problem is shown to the host with the event's UID (issue 13).
     warnings = [
-        services.message_parts(_WARNING_TEXTS[w.kind], dict(w.params)) for w in parsed.warnings
+        {**services.message_parts(_WARNING_TEXTS[w.kind], dict(w.params)), "uid": w.uid}
+        for w in parsed.warnings
     ]
     wanted = {(_uid_key(uid), night) for uid, nights in parsed.blocks.items() for night in nights}
     existing = set(
