@@ -71,7 +71,7 @@ def peer_nights(data: bytes, since: date, until: date) -> set[date]:
     calendar = icalendar.Calendar.from_ical(data)
     result: set[date] = set()
     for event in recurring_ical_events.of(calendar).between(since, until):
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        if str(event.get("STATUS", "")).upper() == "CANCELLED" or "DTSTART" not in event:
             continue
         start = _local(event["DTSTART"].dt, zone)
         end = _local(event["DTEND"].dt, zone) if event.get("DTEND") is not None else start
