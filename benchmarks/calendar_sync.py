@@ -225,7 +225,10 @@ def main() -> None:
     parser.add_argument("--per-host", type=int, default=4)
     parser.add_argument("--port", type=int, default=18_765)
     parser.add_argument(
-        "--parse-processes", type=int, default=None, help="0 = parse in the syncing process"
+        "--parse-processes",
+        type=int,
+        default=None,
+        help="parser processes (default: the CPUs, at most 4)",
     )
     args = parser.parse_args()
 

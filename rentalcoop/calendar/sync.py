@@ -153,10 +153,6 @@ def parse(task: FeedTask, outcome: Outcome) -> Outcome:
     return Outcome(parsed=parsed, etag=outcome.etag)
 
 
-def fetch_and_parse(task: FeedTask, *, allow_loopback: bool = False) -> Outcome:
-    return parse(task, fetch(task, allow_loopback=allow_loopback))
-
-
 def run_limited(
     tasks: Iterable[FeedTask],
     work: Callable[[FeedTask], Outcome],

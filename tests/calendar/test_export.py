@@ -271,3 +271,36 @@ def test_bookings_carry_sequence_and_last_modified(client, setup):
     booking = events[f"booking-{setup['confirmed']}@localhost"]
     assert booking["sequence"] >= 0
     assert booking["modified"] == booking["stamp"]
+
+
+def test_two_fetches_at_once_give_a_new_block_one_uid(app, setup):
+    import threading
+
+    today = setup["today"]
+    _set_blocks(app, setup["listing"], [today + (70 + n) * DAY for n in range(3)])
+    barrier = threading.Barrier(2)
+    bodies, errors = [], []
+
+    def fetch():
+        try:
+            with app.test_client() as own:
+                barrier.wait()
+                bodies.append(_get(own, setup["token"]).get_data())
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=fetch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert len(bodies) == 2
+    assert _blocks(bodies[0]).keys() == _blocks(bodies[1]).keys()
+    with app.app_context():
+        from rentalcoop.calendar.models import ExportBlock
+
+        stored = db.session.scalars(
+            select(ExportBlock).where(ExportBlock.listing_id == setup["listing"])
+        ).all()
+    assert [(b.first_night, b.end_night) for b in stored] == [(today + 70 * DAY, today + 73 * DAY)]
