@@ -1,9 +1,14 @@
 """Turn an iCalendar feed into blocked nights, and write a listing's own feed (DESIGN §8).
 
-A *night* D is the stay from date D to D+1 in the listing's time zone. Parsing uses icalendar;
-recurring-ical-events expands only the series that repeat (RRULE/RDATE), because it keeps just
-one of several plain events that share a UID, which real feeds (npm `ics`, Google busy exports)
-write.
+A *night* D is the stay from date D to D+1 in the listing's time zone. Parsing uses icalendar.
+Events are read per UID: plain events sharing a UID are separate events (npm `ics` and Google
+busy exports write them) unless their SEQUENCE/DTSTAMP show they are revisions of one event
+(RFC 5545: the highest SEQUENCE, then the latest DTSTAMP, is the event). A UID with a series
+(RRULE/RDATE) hands its master and overrides to recurring-ical-events' `Series`, which handles
+RANGE=THISANDFUTURE, RDATE periods and edited instances that carry a rule; we only make its
+expansion lazy and bounded to the window (`_LazyRules`) and count the occurrences, so work per
+feed has a cap. One event's problem (a broken property, a rule no one can read) is reported
+with its UID and never costs the feed its other events.
 
 Time zones are resolved here, per feed, instead of trusting the tzinfo icalendar attaches:
 icalendar caches every VTIMEZONE it meets in one process-wide table keyed by TZID, so a feed's
