@@ -112,10 +112,13 @@ class Config:
     CALENDAR_SYNC_MAX_BACKOFF_HOURS = 24
     CALENDAR_SYNC_WORKERS = int(os.environ.get("CALENDAR_SYNC_WORKERS", "16"))
     CALENDAR_SYNC_PER_HOST = int(os.environ.get("CALENDAR_SYNC_PER_HOST", "4"))
-    # Parsing is CPU work the GIL keeps to one core: runs of many feeds parse in this many
-    # processes (None = the CPUs, at most 4; 0 = in the syncing process).
+    # Feeds are parsed in this many processes (None = the CPUs, at most 4), each feed under a
+    # CPU budget; past it the parser is killed and the feed keeps its last good nights.
     CALENDAR_SYNC_PARSE_PROCESSES: int | None = None
-    CALENDAR_SYNC_PROCESS_MIN_FEEDS = 16
+    CALENDAR_PARSE_CPU_SECONDS = 10
+    CALENDAR_PARSE_WALL_SECONDS: float | None = None  # None = max(3 × CPU budget, budget + 20)
+    # A sync run starts no new feed after this long (the rest stay due for the next run).
+    CALENDAR_SYNC_RUN_SECONDS = 120
     CALENDAR_SYNC_LEASE_SECONDS = 300
     CALENDAR_SYNC_NOW_LIMIT = "6 per hour"
     # Tests and the benchmark only: let feeds live on 127.0.0.0/8. Production never sets it.

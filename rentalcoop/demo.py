@@ -177,6 +177,7 @@ def load_demo_data() -> bool:
     _demo_reviews_and_messages()
     _demo_stats_release()
     _demo_calendar_exports()
+    _demo_calendar_feeds()
     load_demo_governance(board)
     return True
 
@@ -570,6 +571,13 @@ def _demo_reviews_and_messages() -> None:
 
 
 # --- Calendar export links (issue 5) ---------------------------------------------------------
+
+
+def _demo_calendar_feeds() -> None:
+    """Imported feeds with nights, a last success and a last error, made offline (issue 13)."""
+    from rentalcoop.calendar.demo import load_demo_feeds
+
+    load_demo_feeds()
 
 
 def _demo_calendar_exports() -> None:

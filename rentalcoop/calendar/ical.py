@@ -1,9 +1,14 @@
 """Turn an iCalendar feed into blocked nights, and write a listing's own feed (DESIGN §8).
 
-A *night* D is the stay from date D to D+1 in the listing's time zone. Parsing uses icalendar;
-recurring-ical-events expands only the series that repeat (RRULE/RDATE), because it keeps just
-one of several plain events that share a UID, which real feeds (npm `ics`, Google busy exports)
-write.
+A *night* D is the stay from date D to D+1 in the listing's time zone. Parsing uses icalendar.
+Events are read per UID: plain events sharing a UID are separate events (npm `ics` and Google
+busy exports write them) unless their SEQUENCE/DTSTAMP show they are revisions of one event
+(RFC 5545: the highest SEQUENCE, then the latest DTSTAMP, is the event). A UID with a series
+(RRULE/RDATE) hands its master and overrides to recurring-ical-events' `Series`, which handles
+RANGE=THISANDFUTURE, RDATE periods and edited instances that carry a rule; we only make its
+expansion lazy and bounded to the window (`_LazyRules`) and count the occurrences, so work per
+feed has a cap. One event's problem (a broken property, a rule no one can read) is reported
+with its UID and never costs the feed its other events.
 
 Time zones are resolved here, per feed, instead of trusting the tzinfo icalendar attaches:
 icalendar caches every VTIMEZONE it meets in one process-wide table keyed by TZID, so a feed's
@@ -13,29 +18,40 @@ every feed parsed after it in the same worker.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
+import logging
 import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, available_timezones
 
 import icalendar
-import recurring_ical_events
+from dateutil.rrule import rrule
 from icalendar.error import GloballyUniqueTZIDGuessed
+from icalendar.prop import vBroken, vDDDLists, vDDDTypes, vRecur
 from icalendar.timezone import tzp
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+from recurring_ical_events.adapters.event import EventAdapter
+from recurring_ical_events.series import Series
+from recurring_ical_events.util import compare_greater, convert_to_datetime
 
 from rentalcoop.errors import DomainError
 from rentalcoop.i18n import _l
 
-# A single series may not produce more instances than this inside the horizon: a rule such as
-# FREQ=MINUTELY would otherwise cost minutes of CPU for a feed of a few hundred bytes.
-MAX_INSTANCES_PER_SERIES = 5000
+log = logging.getLogger("rentalcoop.calendar.ical")
+
+# Work per feed is bounded by counting occurrences inside the window (issue 13). A rental
+# calendar needs a few hundred: a daily series over the two-year horizon is 731, a busy host's
+# feed a few hundred stays. A rule such as FREQ=HOURLY would otherwise cost minutes of CPU for
+# a feed of a few hundred bytes. The CPU budget of the parser process (sync.py) is the last
+# line of defence, for work these counts cannot see.
+MAX_OCCURRENCES_PER_EVENT = 2000
+MAX_OCCURRENCES_PER_FEED = 5000
 _TOO_FREQUENT = {"SECONDLY", "MINUTELY"}
+_FREQUENCIES = {"SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
 _ONE_DAY = timedelta(days=1)
 
 
@@ -75,6 +91,10 @@ _WARNING_TEXTS = {
         "A repeating event starting %(start)s repeats too often; only its first %(count)s "
         "occurrences block nights."
     ),
+    "too_many_events": _l(
+        "The calendar has more than %(count)s events in the next two years; only the first "
+        "%(count)s block nights."
+    ),
 }
 
 
@@ -97,6 +117,8 @@ class ParsedFeed:
 
     blocks: dict[str, set[date]] = field(default_factory=dict)
     warnings: list[FeedWarning] = field(default_factory=list)
+    # The work done: events and expanded occurrences inside the window (bounded, see above).
+    occurrences: int = 0
 
     @property
     def nights(self) -> set[date]:
@@ -225,6 +247,38 @@ def _uid(event) -> str:
     return "no-uid-" + digest.hexdigest()[:20]
 
 
+class _LazyRules(Series.RecurrenceRules):
+    """The library's rule expansion, generating instances one at a time.
+
+    recurring-ical-events asks dateutil for `rule.between(...)`, which builds the whole list of
+    instances in the span before returning: a rule listing every hour, minute and second of a
+    day is 86,400 instances a day, so the occurrence caps below could never stop it. Iterating
+    `xafter` instead lets the caller stop after a bounded number, and an open-ended rule is cut
+    at the end of the span so that dateutil does not search on towards the year 9999."""
+
+    def rrule_between(self, span_start, span_stop):
+        start = convert_to_datetime(span_start, self.tzinfo)
+        stop = convert_to_datetime(span_stop, self.tzinfo)
+        for rule in self.rrules:
+            if isinstance(rule, rrule) and rule._until is None and rule._count is None:
+                bounded = rule.replace(until=stop)
+                bounded.until = rule.until
+                rule = bounded
+            for instance in rule.xafter(start, inc=True):
+                if compare_greater(instance, stop):
+                    break
+                if rule.until is None or not compare_greater(instance, rule.until):
+                    yield instance
+
+
+class _Series(Series):
+    RecurrenceRules = _LazyRules
+
+
+class _FeedFull(Exception):
+    pass
+
+
 class _FeedReader:
     def __init__(self, calendars, listing_tz: ZoneInfo, since: date, until: date):
         self.calendars = calendars
@@ -242,8 +296,11 @@ class _FeedReader:
             dt = prop.dt
         except Exception as err:  # vBroken: icalendar 7 keeps unparseable values as errors
             raise _Unreadable from err
+        tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+        return self.zoned(dt, tzid)
+
+    def zoned(self, dt, tzid: str | None = None):
         if isinstance(dt, datetime):
-            tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
             if tzid:
                 zone = self.zones.get(tzid) or self.listing_tz
                 return dt.replace(tzinfo=zone)
@@ -299,27 +356,52 @@ class _FeedReader:
             FeedWarning(kind, uid, tuple(sorted((k, str(v)) for k, v in params.items())))
         )
 
+    def count(self, uid: str) -> None:
+        """One more occurrence expanded; stop reading the feed past its cap."""
+        self.result.occurrences += 1
+        if self.result.occurrences > MAX_OCCURRENCES_PER_FEED:
+            self.warn("too_many_events", uid, count=MAX_OCCURRENCES_PER_FEED)
+            raise _FeedFull
+
     # events
 
     def read(self) -> ParsedFeed:
-        events = [ev for cal in self.calendars for ev in cal.walk("VEVENT")]
-        masters = [ev for ev in events if "RRULE" in ev or "RDATE" in ev]
-        master_ids = {id(ev) for ev in masters}
-        master_uids = {_uid(ev) for ev in masters}
-        overrides: dict[str, list] = {}
-        for ev in events:
-            if id(ev) in master_ids:
-                continue
-            uid = _uid(ev)
-            if "RECURRENCE-ID" in ev and uid in master_uids:
-                overrides.setdefault(uid, []).append(ev)
-            else:
-                # Events that share a UID without a RECURRENCE-ID are separate events.
-                self.read_single(ev, uid)
-        for master in masters:
-            uid = _uid(master)
-            self.read_series(master, overrides.get(uid, []), uid)
+        groups: dict[str, list] = {}
+        for cal in self.calendars:
+            for event in cal.walk("VEVENT"):
+                groups.setdefault(_uid(event), []).append(event)
+        try:
+            for uid, group in groups.items():
+                try:
+                    self.read_group(uid, group)
+                except _FeedFull:
+                    raise
+                except Exception:  # an event's problem is never the feed's (issue 13)
+                    log.info("calendar event %r could not be read", uid, exc_info=True)
+                    self.warn("unreadable_event", uid)
+        except _FeedFull:
+            pass
         return self.result
+
+    def read_group(self, uid: str, group: list) -> None:
+        """All the components sharing one UID: revisions, a series and its overrides, or (as
+        npm `ics` and Google busy exports write) separate events that happen to share it."""
+        cores = [ev for ev in group if "RECURRENCE-ID" not in ev]
+        overrides = [ev for ev in group if "RECURRENCE-ID" in ev]
+        if len(cores) > 1 and len({_revision(ev) for ev in cores}) > 1:
+            # RFC 5545 §3.8.7.4: several revisions of one event; the highest SEQUENCE, then
+            # the latest DTSTAMP, is the event.
+            cores = [max(cores, key=_revision)]
+        repeating = [ev for ev in cores if "RRULE" in ev or "RDATE" in ev]
+        if not repeating and not (cores and overrides):
+            for event in cores + overrides:  # plain events, or overrides without their series
+                self.read_single(event, uid)
+            return
+        master = repeating[0] if repeating else cores[0]
+        for event in cores:
+            if event is not master:
+                self.read_single(event, uid)
+        self.read_series(master, overrides, uid)
 
     def read_single(self, event, uid: str) -> None:
         if _is_cancelled(event):
@@ -333,6 +415,8 @@ class _FeedReader:
         if span is None:
             self.warn("end_before_start", uid, start=_show(start), end=_show(end))
             return
+        if span[1] > self.since and span[0] < self.until:
+            self.count(uid)
         self.result._add(uid, self.nights(*span))
 
     def read_series(self, master, overrides: list, uid: str) -> None:
@@ -347,61 +431,90 @@ class _FeedReader:
         if span is None:
             self.warn("end_before_start", uid, start=_show(start), end=_show(end))
             return
-        rules = master.get("RRULE")
-        rules = rules if isinstance(rules, list) else [rules] if rules is not None else []
+        try:
+            rules = self.rules(master)
+        except _Unreadable:
+            self.warn("unreadable_series", uid, start=_show(start))
+            self.read_single(master, uid)
+            return
         if any(str(r.get("FREQ", [""])[0]).upper() in _TOO_FREQUENT for r in rules):
             self.warn("too_frequent", uid, start=_show(start))
             self.read_single(master, uid)
             return
-        calendar = icalendar.Calendar()
+        nights: set[date] = set()
         try:
-            calendar.add_component(self.normalised(master))
-            for override in overrides:
-                calendar.add_component(self.normalised_override(override, uid))
-            window_start = datetime.combine(self.since, datetime.min.time(), self.listing_tz)
-            query = recurring_ical_events.of(calendar)
-            nights: set[date] = set()
-            for count, instance in enumerate(query.after(window_start)):
-                if count >= MAX_INSTANCES_PER_SERIES:
-                    self.warn("too_many_repeats", uid, start=_show(start), count=count)
+            components = [self.normalised(master, rules)]
+            components += [self.normalised_override(o, uid) for o in overrides]
+            series = _Series([EventAdapter(c) for c in components])
+            # A day either side: the library compares the span with each series in its own
+            # zone; the nights are clipped to the window below.
+            span_start = datetime.combine(self.since - _ONE_DAY, time.min)
+            span_stop = datetime.combine(self.until + _ONE_DAY, time.min)
+            for n, occurrence in enumerate(series.between(span_start, span_stop)):
+                if n >= MAX_OCCURRENCES_PER_EVENT:
+                    self.warn(
+                        "too_many_repeats", uid, start=_show(start), count=MAX_OCCURRENCES_PER_EVENT
+                    )
                     break
-                inst_start, inst_end = self.instance_start_end(instance)
-                if self.local_date(inst_start) >= self.until:
-                    break
-                if _is_cancelled(instance):
+                self.count(uid)
+                if _is_cancelled(occurrence._adapter._component):
                     continue
-                span = self.span(inst_start, inst_end)
-                if span is not None:
-                    nights |= self.nights(*span)
-        except _Unreadable:
-            self.warn("unreadable_event", uid)
-            return
+                inst = self.span(self.aware(occurrence.start), self.aware(occurrence.end))
+                if inst is not None:
+                    nights |= self.nights(*inst)
+        except (_FeedFull, _Unreadable):
+            self.result._add(uid, nights)
+            raise
         except Exception:  # a malformed rule: keep what is certain, say so
+            log.info("calendar series %r could not be expanded", uid, exc_info=True)
             self.warn("unreadable_series", uid, start=_show(start))
             self.read_single(master, uid)
             return
         self.result._add(uid, nights)
 
-    def instance_start_end(self, instance):
-        start = instance["DTSTART"].dt
-        end = instance["DTEND"].dt if instance.get("DTEND") is not None else start
-        if instance.get("DTEND") is None and instance.get("DURATION") is not None:
-            end = _add_duration(start, instance["DURATION"].dt)
-        return self.aware(start), self.aware(end)
+    def rules(self, master) -> list[vRecur]:
+        """The master's RRULEs; an Exchange rule with spaces in its lists (`BYDAY=MO, TU`) is
+        read without them, anything else unreadable raises _Unreadable."""
+        rules = master.get("RRULE")
+        rules = rules if isinstance(rules, list) else [rules] if rules is not None else []
+        result = []
+        for rule in rules:
+            if isinstance(rule, vBroken):
+                try:
+                    rule = vRecur.from_ical(re.sub(r"\s+", "", str(rule)))
+                except Exception as err:
+                    raise _Unreadable from err
+            if not isinstance(rule, vRecur):
+                raise _Unreadable
+            freq = rule.get("FREQ") or [""]
+            if str(freq[0]).upper() not in _FREQUENCIES:
+                raise _Unreadable  # FREQ=FORTNIGHTLY and the like
+            result.append(rule)
+        return result
 
     def aware(self, value):
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=self.listing_tz)
         return value
 
-    def normalised(self, component):
-        """A copy whose date-times carry this feed's resolved zones, for the expander."""
-        result = copy.deepcopy(component)
+    def normalised(self, component, rules: list | None = None):
+        """A copy whose date-times carry this feed's resolved zones, for the expander. Keeps
+        what the expander reads from the parameters (RECURRENCE-ID;RANGE=THISANDFUTURE) and
+        the ends of RDATE periods."""
+        result = component.copy()  # the properties; subcomponents (alarms) are not needed
+        for name in ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE"):
+            result.pop(name, None)
+        if rules is not None:
+            result.pop("RRULE", None)
+            for rule in rules:
+                result.add("RRULE", rule, encode=False)
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
-            if result.get(name) is not None:
+            if component.get(name) is not None:
                 value = self.value(component[name])
-                result.pop(name)
-                result.add(name, value)
+                prop = vDDDTypes(value)
+                if name == "RECURRENCE-ID" and "RANGE" in component[name].params:
+                    prop.params["RANGE"] = str(component[name].params["RANGE"]).upper()
+                result.add(name, prop, encode=False)
         for name in ("EXDATE", "RDATE"):
             if name not in component:
                 continue
@@ -411,21 +524,20 @@ class _FeedReader:
                 tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
                 for item in getattr(prop, "dts", []):
                     dt = item.dt
-                    if isinstance(dt, tuple):  # an RDATE period: keep its start
-                        dt = dt[0]
-                    if isinstance(dt, datetime):
-                        zone = (self.zones.get(tzid) if tzid else None) or (
-                            dt.tzinfo if not tzid and dt.tzinfo else self.listing_tz
-                        )
-                        dt = dt.replace(tzinfo=zone)
-                    values.append(dt)
-            result.pop(name)
-            for value in values:
-                result.add(name, value)
+                    if isinstance(dt, tuple):  # an RDATE period: every night of it counts
+                        first, second = dt
+                        first = self.zoned(first, tzid)
+                        if isinstance(second, datetime):
+                            second = self.zoned(second, tzid)
+                        values.append((first, second))
+                    else:
+                        values.append(self.zoned(dt, tzid))
+            if values:
+                result.add(name, vDDDLists(values), encode=False)
         return result
 
     def normalised_override(self, override, uid: str):
-        result = self.normalised(override)
+        result = self.normalised(override, self.rules(override) if "RRULE" in override else None)
         try:
             start, end = self.start_end(override)
             span = self.span(start, end)
@@ -437,6 +549,20 @@ class _FeedReader:
             result.pop("STATUS", None)
             result.add("STATUS", "CANCELLED")
         return result
+
+
+def _revision(event) -> tuple[int, datetime]:
+    try:
+        sequence = int(event.get("SEQUENCE", 0))
+    except (TypeError, ValueError):
+        sequence = 0
+    try:
+        stamp = event["DTSTAMP"].dt
+        stamp = stamp if isinstance(stamp, datetime) else datetime.combine(stamp, time.min)
+        stamp = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    except Exception:  # no or an unreadable DTSTAMP: the oldest
+        stamp = datetime.min.replace(tzinfo=UTC)
+    return sequence, stamp
 
 
 def _add_duration(start, duration: timedelta):
@@ -472,7 +598,8 @@ class ExportRange:
     ref: int | str  # our booking or block id ("<id>" or "<id>-<part>"); UID "<kind>-<ref>@<host>"
     start: date
     end: date  # exclusive: the checkout day
-    changed_at: datetime  # the range's last change, written as DTSTAMP
+    changed_at: datetime  # the range's last change, written as DTSTAMP and LAST-MODIFIED
+    sequence: int = 0  # its revision (RFC 5545 §3.8.7.4): consumers update what they have
 
 
 def merge_nights_to_ranges(nights: Iterable[date]) -> list[tuple[date, date]]:
@@ -505,10 +632,13 @@ def export_calendar(ranges: Iterable[ExportRange], *, host: str, prodid: str) ->
             raise ValueError("a range needs at least one night")
         changed = item.changed_at
         changed = changed.replace(tzinfo=UTC) if changed.tzinfo is None else changed
+        stamp = changed.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         lines += [
             "BEGIN:VEVENT",
             f"UID:{item.kind}-{item.ref}@{host}",
-            "DTSTAMP:" + changed.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"),
+            "DTSTAMP:" + stamp,
+            "LAST-MODIFIED:" + stamp,
+            f"SEQUENCE:{max(0, int(item.sequence))}",
             "DTSTART;VALUE=DATE:" + item.start.strftime("%Y%m%d"),
             "DTEND;VALUE=DATE:" + item.end.strftime("%Y%m%d"),
             "SUMMARY:" + EXPORT_SUMMARIES[item.kind],

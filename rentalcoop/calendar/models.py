@@ -99,6 +99,24 @@ class CalendarConflict(db.Model):
         return [date.fromisoformat(n) for n in self.nights]
 
 
+class ExportBlock(db.Model):
+    """A range of the host's own blocked nights as our export last showed it. Its id names the
+    exported event (`block-<id>@<host>`) for as long as the range stands, however its nights
+    grow, shrink or move, so other calendars update the event they imported instead of adding
+    a new one; `sequence` counts its revisions (RFC 5545 §3.8.7.4)."""
+
+    __tablename__ = "calendar_export_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("listings.id", ondelete="CASCADE"), index=True
+    )
+    first_night: Mapped[date] = mapped_column(Date)
+    end_night: Mapped[date] = mapped_column(Date)  # exclusive: the day after the last night
+    sequence: Mapped[int] = mapped_column(default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 def _register_imported_nights() -> None:
     # Imported nights make a listing unavailable in search, calendars and booking checks.
     from rentalcoop.listings import availability

@@ -18,13 +18,14 @@ from flask_babel import LazyString
 from sqlalchemy import delete, func, select
 
 from rentalcoop import safe_fetch
-from rentalcoop.bookings.models import BookedNight, Booking
+from rentalcoop.bookings.models import BookedNight, Booking, BookingEvent
 from rentalcoop.bookings.services import listing_today
 from rentalcoop.calendar.ical import ExportRange, export_calendar, merge_nights_to_ranges
 from rentalcoop.calendar.models import (
     CalendarConflict,
     CalendarExport,
     CalendarFeed,
+    ExportBlock,
     ImportedBlock,
 )
 from rentalcoop.db import begin_write, utcnow
@@ -95,6 +96,16 @@ def show_message(parts: dict) -> str:
     return _(parts["msgid"], **params) if params else _(parts["msgid"])
 
 
+def show_warning(parts: dict) -> str:
+    """A stored feed warning in the reader's language, naming the event it is about."""
+    message = show_message(parts)
+    uid = parts.get("uid")
+    if not uid:
+        return message
+    shown = uid if len(uid) <= 80 else uid[:77] + "…"
+    return _("Event %(uid)s: %(reason)s", uid=shown, reason=message)
+
+
 UNEXPECTED_ERROR = _l(
     "Something unexpected went wrong while reading this calendar. We will try again later."
 )
@@ -134,7 +145,8 @@ def listing_for_token(token: str) -> Listing | None:
 
 def export_ranges(listing: Listing, today: date) -> list[ExportRange]:
     """Bookings made here (every night a booking holds) and the host's blocks, as ranges.
-    Imported nights are left out: platforms would echo each other's blocks forever (DESIGN §8)."""
+    Imported nights are left out: platforms would echo each other's blocks forever (DESIGN §8).
+    Reconciles the host's block ranges with the ones exported before (see `ExportBlock`)."""
     cutoff = today - timedelta(days=EXPORT_PAST_DAYS)
     ranges: list[ExportRange] = []
 
@@ -151,27 +163,104 @@ def export_ranges(listing: Listing, today: date) -> list[ExportRange]:
     for booking_id, night, changed in held:
         nights, _changed = per_booking.setdefault(booking_id, (set(), changed))
         nights.add(night)
+    # A booking's revisions are its transitions (DESIGN §4): SEQUENCE only ever grows.
+    revisions = dict(
+        db.session.execute(
+            select(BookingEvent.booking_id, func.count())
+            .where(BookingEvent.booking_id.in_(list(per_booking)))
+            .group_by(BookingEvent.booking_id)
+        ).all()
+        if per_booking
+        else []
+    )
     for booking_id, (nights, changed) in per_booking.items():
         spans = merge_nights_to_ranges(nights)
         for part, (start, end) in enumerate(spans):
             if end < cutoff:
                 continue
             ref = booking_id if len(spans) == 1 else f"{booking_id}-{part + 1}"
-            ranges.append(ExportRange("booking", ref, start, end, changed))
+            sequence = revisions.get(booking_id, 0)
+            ranges.append(ExportRange("booking", ref, start, end, changed, sequence))
 
+    for block in export_blocks(listing):
+        if block.end_night < cutoff:
+            continue
+        ranges.append(
+            ExportRange(
+                "block",
+                block.id,
+                block.first_night,
+                block.end_night,
+                block.changed_at,
+                block.sequence,
+            )
+        )
+    return ranges
+
+
+def export_blocks(listing: Listing) -> list[ExportBlock]:
+    """The host's block ranges, each with the id (so the UID) it had when last exported.
+
+    A range that overlaps ranges exported before keeps the id of the one it shares most nights
+    with (a split range: the larger part keeps it, the other gets a new one; merged ranges: the
+    largest survives); a changed range gets SEQUENCE + 1 and a new change time. Written only
+    when something changed, under a lock on the listing's export row, so two fetches at once
+    never give one range two ids. Flushes; the caller commits."""
     blocked = db.session.execute(
         select(BlockedNight.night, BlockedNight.created_at).where(
             BlockedNight.listing_id == listing.id
         )
     ).all()
     created = {night: at for night, at in blocked}
-    for start, end in merge_nights_to_ranges(created):
-        if end < cutoff:
-            continue
-        changed = max(created[start + timedelta(days=n)] for n in range((end - start).days))
-        # A block has no id of its own: its first night names it, stable while it stands.
-        ranges.append(ExportRange("block", start.toordinal(), start, end, changed))
-    return ranges
+    runs = merge_nights_to_ranges(created)
+    stored = _stored_blocks(listing)
+    if [(b.first_night, b.end_night) for b in stored] == runs:
+        return stored
+    begin_write(db.session)
+    db.session.get(CalendarExport, listing.id, with_for_update=True, populate_existing=True)
+    stored = _stored_blocks(listing)
+    now = utcnow()
+
+    def overlap(block: ExportBlock, run: tuple[date, date]) -> int:
+        return max(0, (min(block.end_night, run[1]) - max(block.first_night, run[0])).days)
+
+    owner: dict[int, tuple[date, date]] = {}  # stored block id -> the run it belongs to
+    for block in stored:
+        best = max(runs, key=lambda run: overlap(block, run), default=None)
+        if best is not None and overlap(block, best) > 0:
+            owner[block.id] = best
+    result = []
+    for run in runs:
+        mine = [b for b in stored if owner.get(b.id) == run]
+        keep = max(mine, key=lambda b: (overlap(b, run), -b.id), default=None)
+        if keep is None:
+            changed = max(
+                created[run[0] + timedelta(days=n)] for n in range((run[1] - run[0]).days)
+            )
+            keep = ExportBlock(
+                listing_id=listing.id, first_night=run[0], end_night=run[1], changed_at=changed
+            )
+            db.session.add(keep)
+        elif (keep.first_night, keep.end_night) != run:
+            keep.first_night, keep.end_night = run
+            keep.sequence += 1
+            keep.changed_at = now
+        result.append(keep)
+    for block in stored:
+        if block not in result:
+            db.session.delete(block)
+    db.session.flush()
+    return result
+
+
+def _stored_blocks(listing: Listing) -> list[ExportBlock]:
+    return list(
+        db.session.scalars(
+            select(ExportBlock)
+            .where(ExportBlock.listing_id == listing.id)
+            .order_by(ExportBlock.first_night, ExportBlock.id)
+        )
+    )
 
 
 def uid_domain(request_host: str) -> str:
@@ -307,7 +396,7 @@ def feed_views(listing: Listing, today: date) -> list[FeedView]:
                 counts.get(feed.id, 0),
                 error,
                 current,
-                [show_message(w) for w in feed.warnings or []],
+                [show_warning(w) for w in feed.warnings or []],
             )
         )
     return views

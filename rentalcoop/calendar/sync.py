@@ -13,8 +13,11 @@ record conflicts with bookings made here and schedule the next run.
   overlapping itself, "sync now" during a run) never sync a feed twice.
 - **Concurrency.** The network runs in worker threads (a ThreadPoolExecutor,
   `CALENDAR_SYNC_WORKERS`); they touch no database. Parsing is CPU work the GIL keeps on one
-  core: in runs of many feeds it goes to a few forked parser processes
-  (`CALENDAR_SYNC_PARSE_PROCESSES`), otherwise the main thread parses. The main thread claims
+  core, and a hostile feed can make it long: it runs in a few parser processes
+  (`CALENDAR_SYNC_PARSE_PROCESSES`, see `ParserPool`), each feed under a CPU budget
+  (`CALENDAR_PARSE_CPU_SECONDS`), so one slow feed holds one process for at most its budget
+  while the others go on; a run starts no new feed after `CALENDAR_SYNC_RUN_SECONDS`, so the
+  other jobs of `flask jobs run` do not wait behind the calendars. The main thread claims
   each feed and writes each result as it arrives. Why one writer: SQLite has one writer anyway,
   so 16 writing threads would only queue on its lock, and a writing thread that shares the GIL
   with parsing threads waited for it after every database call (measured: 3.9× instead of the
@@ -34,16 +37,12 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import queue
+import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -152,10 +151,6 @@ def parse(task: FeedTask, outcome: Outcome) -> Outcome:
         log.exception("calendar feed %s: unexpected parse error", task.feed_id)
         return Outcome(error=err)
     return Outcome(parsed=parsed, etag=outcome.etag)
-
-
-def fetch_and_parse(task: FeedTask, *, allow_loopback: bool = False) -> Outcome:
-    return parse(task, fetch(task, allow_loopback=allow_loopback))
 
 
 def run_limited(
@@ -288,6 +283,7 @@ class SyncReport:
     synced: int = 0
     failed: int = 0
     skipped: int = 0
+    deferred: int = 0  # not started before the run's time was up; still due
     conflicts: int = 0
     changed_nights: int = 0
 
@@ -337,8 +333,10 @@ def apply_outcome(task: FeedTask, outcome: Outcome, report: SyncReport | None = 
 def _replace_nights(feed: CalendarFeed, task: FeedTask, parsed: ParsedFeed) -> int:
     """Make the feed's stored nights equal the parsed ones (by UID and night); returns how
     many rows changed. Holds the nights of a feed that emptied, once."""
+    # Each event's problem is shown to the host with the event's UID (issue 13).
     warnings = [
-        services.message_parts(_WARNING_TEXTS[w.kind], dict(w.params)) for w in parsed.warnings
+        {**services.message_parts(_WARNING_TEXTS[w.kind], dict(w.params)), "uid": w.uid}
+        for w in parsed.warnings
     ]
     wanted = {(_uid_key(uid), night) for uid, nights in parsed.blocks.items() for night in nights}
     existing = set(
@@ -399,14 +397,20 @@ def sync_due(
     workers: int | None = None,
     per_host: int | None = None,
 ) -> SyncReport:
-    """Sync every due feed (all of them with `force`), concurrently; safe with two runners."""
+    """Sync every due feed (all of them with `force`), concurrently; safe with two runners.
+    Feeds not started within the run's time (`CALENDAR_SYNC_RUN_SECONDS`) stay due for the
+    next run, so the other jobs of `flask jobs run` never wait long behind the calendars."""
     report = SyncReport()
     allow_loopback = bool(_setting("CALENDAR_ALLOW_LOOPBACK", False))
     tasks = candidates(utcnow(), listing_id=listing_id, force=force)
     if not tasks:
         return report
+    deadline = time.monotonic() + _setting("CALENDAR_SYNC_RUN_SECONDS", 120)
 
     def take(task: FeedTask) -> FeedTask | None:
+        if time.monotonic() > deadline:
+            report.deferred += 1
+            return None
         claimed = claim(task, force=force)
         if claimed is None:
             report.skipped += 1
@@ -415,25 +419,24 @@ def sync_due(
     processes = _setting("CALENDAR_SYNC_PARSE_PROCESSES", None)
     if processes is None:
         processes = min(os.cpu_count() or 1, 4)
-    use_processes = processes > 0 and len(tasks) >= _setting("CALENDAR_SYNC_PROCESS_MIN_FEEDS", 16)
-    parsers = _parser_pool(processes) if use_processes else None
 
-    def work(task: FeedTask) -> Outcome:
-        outcome = fetch(task, allow_loopback=allow_loopback)
-        if parsers is None or outcome.body is None:
-            return outcome
-        # This thread waits (without the GIL) while another process parses.
-        return parsers.submit(parse_detached, task, outcome).result()
+    with ParserPool(min(max(1, processes), len(tasks)), **parse_budget()) as parsers:
 
-    def done(task: FeedTask, outcome: Outcome) -> None:
-        try:
-            apply_outcome(task, parse(task, outcome), report)
-        except Exception:
-            db.session.rollback()
-            log.exception("calendar feed %s: saving the result failed", task.feed_id)
-            report.failed += 1
+        def work(task: FeedTask) -> Outcome:
+            outcome = fetch(task, allow_loopback=allow_loopback)
+            if outcome.body is None:
+                return outcome
+            # This thread waits (without the GIL) while a parser process works.
+            return parsers.parse(task, outcome)
 
-    try:
+        def done(task: FeedTask, outcome: Outcome) -> None:
+            try:
+                apply_outcome(task, outcome, report)
+            except Exception:
+                db.session.rollback()
+                log.exception("calendar feed %s: saving the result failed", task.feed_id)
+                report.failed += 1
+
         run_limited(
             tasks,
             work,
@@ -442,23 +445,125 @@ def sync_due(
             per_host=per_host or _setting("CALENDAR_SYNC_PER_HOST", 4),
             claim=take,
         )
-    finally:
-        if parsers is not None:
-            parsers.shutdown(wait=True, cancel_futures=True)
     return report
 
 
-def _parser_pool(processes: int) -> ProcessPoolExecutor:
-    """Parser processes, forked now, while this process runs no other thread (forking later,
-    from a worker thread, could copy a lock some other thread holds). Forked children share the
-    loaded code (a spawned one would import Flask and the app again: ~1.5 s of CPU each). They
-    never touch the database and end with os._exit, so the copied connections stay unused."""
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(
-        max_workers=processes, mp_context=multiprocessing.get_context(method)
-    )
-    pool.submit(int).result()  # start them all now (a "fork" pool starts every process at once)
-    return pool
+# --- parser processes with a budget -----------------------------------------------------------
+
+TOO_MUCH_WORK = _l(
+    "This calendar takes too much work to read (more than %(seconds)s seconds), so it was "
+    "not read this time. The nights it blocked before stay blocked. If it keeps happening, "
+    "ask the other platform to shorten the calendar or remove unusual repeating events."
+)
+
+
+def parse_budget() -> dict:
+    """The CPU seconds a feed's parse may use, and the wall-clock backstop (a loaded machine
+    or a parser that waits instead of working)."""
+    cpu = max(1, int(_setting("CALENDAR_PARSE_CPU_SECONDS", 10)))
+    wall = float(_setting("CALENDAR_PARSE_WALL_SECONDS", None) or max(3 * cpu, cpu + 20))
+    return {"cpu_seconds": cpu, "wall_seconds": wall}
+
+
+class ParserPool:
+    """Processes that read fetched feeds, each feed under a budget (issue 13).
+
+    A child sets its own CPU limit (`RLIMIT_CPU`, its use so far + the budget) before each
+    feed, so the kernel ends it with SIGXCPU once a feed used its budget; the parent also
+    kills it when no answer came within the wall-clock backstop. Either way the feed fails
+    with TOO_MUCH_WORK (its last good nights are kept) and a fresh process takes the slot.
+    Children come from multiprocessing's fork server: a clean single-threaded process that
+    imported this module once, so starting one from a worker thread is safe and cheap (forking
+    this multi-threaded process could copy a lock another thread holds)."""
+
+    def __init__(self, processes: int, *, cpu_seconds: int, wall_seconds: float):
+        self.cpu_seconds = cpu_seconds
+        self.wall_seconds = wall_seconds
+        self.killed = 0
+        self._context = multiprocessing.get_context(
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        if self._context.get_start_method() == "forkserver":
+            self._context.set_forkserver_preload(["rentalcoop.calendar.sync"])
+        self._slots: queue.SimpleQueue = queue.SimpleQueue()
+        self._children: list = []
+        self._lock = threading.Lock()
+        for _ in range(max(1, processes)):
+            self._slots.put(None)  # started when first needed
+
+    def __enter__(self) -> ParserPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self):
+        ours, theirs = self._context.Pipe()
+        child = self._context.Process(
+            target=_parser_main, args=(theirs, self.cpu_seconds), daemon=True
+        )
+        child.start()
+        theirs.close()
+        with self._lock:
+            self._children.append((child, ours))
+        return child, ours
+
+    def parse(self, task: FeedTask, outcome: Outcome) -> Outcome:
+        """`parse` in a child process; an error Outcome when the budget ran out."""
+        slot = self._slots.get()
+        try:
+            if slot is None or not slot[0].is_alive():
+                slot = self._start()
+            child, conn = slot
+            conn.send((task, outcome))
+            if conn.poll(self.wall_seconds):
+                result = conn.recv()  # EOFError when the child was ended by its CPU limit
+                self._slots.put(slot)
+                slot = None
+                return result
+        except (EOFError, OSError):
+            pass
+        # Over budget (or the child died): end it; the slot gets a new process when needed.
+        if slot is not None:
+            slot[0].kill()
+            slot[0].join(5)
+        self._slots.put(None)
+        slot = None
+        with self._lock:
+            self.killed += 1
+        log.warning("calendar feed %s: parsing stopped after its budget", task.feed_id)
+        return Outcome(error=services.message_parts(TOO_MUCH_WORK, {"seconds": self.cpu_seconds}))
+
+    def close(self) -> None:
+        with self._lock:
+            children, self._children = self._children, []
+        for _child, conn in children:
+            conn.close()  # the child reads EOF and ends
+        for child, _conn in children:
+            child.join(5)
+            if child.is_alive():
+                child.kill()
+                child.join(5)
+
+
+def _parser_main(conn, cpu_seconds: int) -> None:
+    """A parser process: read (task, fetched outcome) pairs, answer parsed outcomes."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    while True:
+        try:
+            task, outcome = conn.recv()
+        except (EOFError, OSError):
+            return
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        limit = int(usage.ru_utime + usage.ru_stime) + 1 + cpu_seconds
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
+        conn.send(parse_detached(task, outcome))
 
 
 def parse_detached(task: FeedTask, outcome: Outcome) -> Outcome:
@@ -479,9 +584,10 @@ def sync_feed_now(feed: CalendarFeed) -> bool:
     claimed = claim(tasks[0], force=True) if tasks else None
     if claimed is None:
         raise services.CalendarError(BUSY)
-    outcome = fetch_and_parse(
-        claimed, allow_loopback=bool(_setting("CALENDAR_ALLOW_LOOPBACK", False))
-    )
+    outcome = fetch(claimed, allow_loopback=bool(_setting("CALENDAR_ALLOW_LOOPBACK", False)))
+    if outcome.body is not None:
+        with ParserPool(1, **parse_budget()) as parsers:
+            outcome = parsers.parse(claimed, outcome)
     report = SyncReport()
     apply_outcome(claimed, outcome, report)
     return report.synced == 1
@@ -502,6 +608,7 @@ def sync_command(listing_id: int | None, force: bool) -> None:
     report = sync_due(listing_id=listing_id, force=force)
     click.echo(
         f"feeds synced: {report.synced}, failed: {report.failed}, "
-        f"skipped (another runner): {report.skipped}, nights changed: {report.changed_nights}, "
+        f"skipped (another runner): {report.skipped}, left for the next run: {report.deferred}, "
+        f"nights changed: {report.changed_nights}, "
         f"new conflicts: {report.conflicts} ({time.monotonic() - started:.1f} s)"
     )

@@ -35,6 +35,7 @@ def export(token: str):
     if listing is None:
         abort(404)
     body, etag = services.export_feed(listing, host=services.uid_domain(request.host))
+    db.session.commit()  # the block ranges' ids, when the host's blocks changed
     response = Response(body, mimetype="text/calendar")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"

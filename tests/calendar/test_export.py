@@ -3,11 +3,13 @@ imported nights left out, revocable, and readable by our importer and by vobject
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+import icalendar
 import pytest
 import vobject
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from rentalcoop.calendar import services
 from rentalcoop.calendar.ical import blocked_nights
@@ -81,7 +83,7 @@ def test_export_lists_bookings_and_blocks_with_stable_uids(client, setup):
     assert f"UID:booking-{setup['confirmed']}@localhost" in text
     assert f"UID:booking-{setup['pending']}@localhost" in text
     block_start = today + 30 * DAY
-    assert f"UID:block-{block_start.toordinal()}@localhost" in text
+    assert re.search(r"\r\nUID:block-\d+@localhost\r\n", text)
     assert f"DTSTART;VALUE=DATE:{block_start:%Y%m%d}" in text
     assert f"DTEND;VALUE=DATE:{today + 34 * DAY:%Y%m%d}" in text  # merged, day after the last
     assert text.count("BEGIN:VEVENT") == 4  # 2 bookings, 2 block ranges; no expired, no import
@@ -201,3 +203,104 @@ def test_dtstamp_is_the_ranges_last_change(app, client, setup):
     event = body.split(f"UID:booking-{setup['confirmed']}@localhost")[1].split("END:VEVENT")[0]
     assert f"DTSTAMP:{stamp}" in event
     assert utcnow()  # the feed does not carry "now"
+
+
+def _events(body: bytes) -> dict[str, dict]:
+    """The exported events by UID, read with icalendar and checked by vobject."""
+    vobject.readOne(body.decode("utf-8"), validate=True)
+    calendar = icalendar.Calendar.from_ical(body)
+    return {
+        str(e["UID"]): {
+            "start": e.start,
+            "end": e.end,
+            "sequence": int(e["SEQUENCE"]),
+            "modified": e["LAST-MODIFIED"].dt,
+            "stamp": e["DTSTAMP"].dt,
+        }
+        for e in calendar.walk("VEVENT")
+    }
+
+
+def _blocks(body: bytes) -> dict[str, dict]:
+    return {uid: e for uid, e in _events(body).items() if uid.startswith("block-")}
+
+
+def _set_blocks(app, listing_id, nights):
+    from rentalcoop.listings.models import BlockedNight
+
+    with app.app_context():
+        db.session.execute(delete(BlockedNight).where(BlockedNight.listing_id == listing_id))
+        listing = db.session.get(factories.Listing, listing_id)
+        factories.blocked(listing, *nights)
+        db.session.commit()
+
+
+def test_a_block_keeps_its_uid_as_its_nights_change_and_its_sequence_grows(app, client, setup):
+    today = setup["today"]
+    days = [today + (30 + n) * DAY for n in range(4)]
+    first = _blocks(_get(client, setup["token"]).get_data())
+    (uid,) = [u for u, e in first.items() if e["start"] == days[0]]
+    assert first[uid]["sequence"] == 0
+    assert first[uid]["modified"] == first[uid]["stamp"]
+
+    # The host opens the first night, then adds two at the end: still the same event.
+    _set_blocks(app, setup["listing"], [*days[1:], today + 13 * DAY])
+    shrunk = _blocks(_get(client, setup["token"]).get_data())
+    assert (shrunk[uid]["start"], shrunk[uid]["end"]) == (days[1], days[3] + DAY)
+    assert shrunk[uid]["sequence"] == 1
+    assert shrunk[uid]["modified"] >= first[uid]["modified"]  # (whole seconds)
+    _set_blocks(app, setup["listing"], [*days[1:], days[3] + DAY, days[3] + 2 * DAY])
+    grown = _blocks(_get(client, setup["token"]).get_data())
+    assert (grown[uid]["start"], grown[uid]["end"]) == (days[1], days[3] + 3 * DAY)
+    assert grown[uid]["sequence"] == 2
+    assert len(grown) == 1  # the one-night block after the stay is gone
+
+    # Unchanged: the same bytes (and SEQUENCE) on every fetch.
+    assert _get(client, setup["token"]).get_data() == _get(client, setup["token"]).get_data()
+
+    # Split in two: the larger part keeps the UID, the smaller is a new event.
+    _set_blocks(app, setup["listing"], [days[1], days[3], days[3] + DAY, days[3] + 2 * DAY])
+    split = _blocks(_get(client, setup["token"]).get_data())
+    assert (split[uid]["start"], split[uid]["end"]) == (days[3], days[3] + 3 * DAY)
+    (other,) = set(split) - {uid}
+    assert (split[other]["start"], split[other]["sequence"]) == (days[1], 0)
+
+
+def test_bookings_carry_sequence_and_last_modified(client, setup):
+    events = _events(_get(client, setup["token"]).get_data())
+    booking = events[f"booking-{setup['confirmed']}@localhost"]
+    assert booking["sequence"] >= 0
+    assert booking["modified"] == booking["stamp"]
+
+
+def test_two_fetches_at_once_give_a_new_block_one_uid(app, setup):
+    import threading
+
+    today = setup["today"]
+    _set_blocks(app, setup["listing"], [today + (70 + n) * DAY for n in range(3)])
+    barrier = threading.Barrier(2)
+    bodies, errors = [], []
+
+    def fetch():
+        try:
+            with app.test_client() as own:
+                barrier.wait()
+                bodies.append(_get(own, setup["token"]).get_data())
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=fetch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert len(bodies) == 2
+    assert _blocks(bodies[0]).keys() == _blocks(bodies[1]).keys()
+    with app.app_context():
+        from rentalcoop.calendar.models import ExportBlock
+
+        stored = db.session.scalars(
+            select(ExportBlock).where(ExportBlock.listing_id == setup["listing"])
+        ).all()
+    assert [(b.first_night, b.end_night) for b in stored] == [(today + 70 * DAY, today + 73 * DAY)]

@@ -401,7 +401,7 @@ def test_absurdly_frequent_rule_is_bounded():
 
 
 def test_hourly_rule_is_capped(monkeypatch):
-    monkeypatch.setattr("rentalcoop.calendar.ical.MAX_INSTANCES_PER_SERIES", 30)
+    monkeypatch.setattr("rentalcoop.calendar.ical.MAX_OCCURRENCES_PER_EVENT", 30)
     data = feed("UID:s\nDTSTART:20270601T000000Z\nDURATION:PT1H\nRRULE:FREQ=HOURLY")
     result = parse_feed(data, since=SINCE, until=UNTIL)
     assert result.nights == nights("2027-06-01..2027-06-02")

@@ -398,7 +398,6 @@ def test_many_feeds_parse_in_processes_with_the_same_result(make_app, feeds, hom
     pooled = make_app(
         CALENDAR_ALLOW_LOOPBACK=True,
         CALENDAR_SYNC_PARSE_PROCESSES=2,
-        CALENDAR_SYNC_PROCESS_MIN_FEEDS=1,
     )
     start = _today() + 4 * DAY
     good = _add_feed(pooled, home, feeds.set("/p1.ics", calendar(vevent("p1", start, start + DAY))))
