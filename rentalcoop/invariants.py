@@ -41,6 +41,7 @@ ORPHAN_NIGHTS = "nights without a holding booking"
 DOUBLE_TRANSITION = "two transitions out of one state"
 HISTORY_DISAGREES = "booking state differs from its last transition"
 PAYOUT_FOR_REFUNDED = "payout owed for a fully refunded stay"
+VOTE_WITHOUT_PROXY = "vote cast through a proxy that was not live"
 
 KINDS = (
     UNBALANCED,
@@ -51,6 +52,7 @@ KINDS = (
     DOUBLE_TRANSITION,
     HISTORY_DISAGREES,
     PAYOUT_FOR_REFUNDED,
+    VOTE_WITHOUT_PROXY,
 )
 
 
@@ -272,6 +274,38 @@ def payouts_for_refunded_stays() -> list[Violation]:
     ]
 
 
+def votes_without_a_live_proxy() -> list[Violation]:
+    """An open ballot cast for someone else was cast by the holder of their proxy before it was
+    revoked (DESIGN §11: a revoked proxy votes no more; what it cast before stands). When it was
+    registered is not compared: the board registers paper proxies after the fact."""
+    from rentalcoop.governance.models import Channel, Motion, Proxy, Vote
+
+    live = (
+        select(Proxy.id)
+        .join(Motion, Motion.meeting_id == Proxy.meeting_id)
+        .where(
+            Motion.id == Vote.motion_id,
+            Proxy.principal_id == Vote.member_id,
+            Proxy.holder_id == Vote.cast_by_id,
+            or_(Proxy.revoked_at.is_(None), Proxy.revoked_at >= Vote.cast_at),
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        select(Vote.id, Vote.motion_id, Vote.member_id, Vote.cast_by_id)
+        .where(Vote.channel == str(Channel.PROXY), ~live)
+        .order_by(Vote.id)
+    )
+    return [
+        Violation(
+            VOTE_WITHOUT_PROXY,
+            f"vote {vid}",
+            f"motion {motion}: cast by user {by} for user {member}",
+        )
+        for vid, motion, member, by in rows
+    ]
+
+
 CHECKS = (
     unbalanced_transactions,
     missing_refunds,
@@ -280,6 +314,7 @@ CHECKS = (
     orphan_nights,
     double_transitions,
     payouts_for_refunded_stays,
+    votes_without_a_live_proxy,
 )
 
 

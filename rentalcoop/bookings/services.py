@@ -5,6 +5,10 @@ Double booking is impossible because the nights a booking holds are rows of `boo
 with the primary key (listing_id, night), written in the booking's own transaction. The
 pre-check before them (under `BEGIN IMMEDIATE` on SQLite, `SELECT … FOR UPDATE` on the listing
 row on PostgreSQL) only makes the loser's answer clean; the key is what guarantees it.
+
+Every change of an existing booking starts with `lock_booking` (or `begin_change`, which also
+tells a repeat from a conflict): the booking's row is locked in the transaction and read
+afresh, so two people acting at once take turns; `_transition` refuses a booking not locked.
 """
 
 from __future__ import annotations

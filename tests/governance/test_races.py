@@ -16,6 +16,7 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy import event, select
 
+from rentalcoop import invariants
 from rentalcoop.extensions import db
 from rentalcoop.governance import services
 from rentalcoop.governance.models import Channel, Motion, Proxy, Vote
@@ -94,6 +95,7 @@ def test_a_proxy_revoked_while_its_holder_votes(app, meeting):
                 assert ballot.channel == Channel.PROXY
                 assert ballot.cast_at <= proxy.revoked_at  # cast while the proxy was live
             assert db.session.get(Motion, motion_id).state == "open"
+            assert invariants.violations() == []
 
 
 def _race(engine, clients, motion_id: int, proxy_id: int, principal_id: int) -> list:
