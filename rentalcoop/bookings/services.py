@@ -454,7 +454,10 @@ def expire_booking(booking: Booking, *, actor_kind: str = "provider") -> bool:
 
 
 def complete_due(at: datetime | None = None) -> int:
-    """Stays whose check-out day has come are completed (reviews and payouts follow)."""
+    """Stays whose check-out day has come are completed (reviews and payouts follow).
+
+    Each stay is completed in its own transaction: one that fails is rolled back and logged
+    with its id, and the others still complete in the same run."""
     from rentalcoop.ledger import services as ledger
 
     now = _now(at)
@@ -462,17 +465,22 @@ def complete_due(at: datetime | None = None) -> int:
     horizon = (now + timedelta(days=1)).date()
     done = 0
     for booking_id in _due_ids(BookingState.CONFIRMED, Booking.check_out <= horizon):
-        booking = lock_row(db.session, Booking, booking_id)
-        if booking is None or booking.state != BookingState.CONFIRMED:
+        try:
+            booking = lock_row(db.session, Booking, booking_id)
+            if booking is None or booking.state != BookingState.CONFIRMED:
+                db.session.rollback()
+                continue
+            if now < check_out_instant(booking):
+                db.session.rollback()
+                continue
+            _transition(booking, BookingState.COMPLETED, actor_kind="system")
+            booking.completed_at = now
+            ledger.post_stay_completed(booking)
+            db.session.commit()
+        except Exception:
             db.session.rollback()
+            current_app.logger.exception("complete-stays: booking %s failed", booking_id)
             continue
-        if now < check_out_instant(booking):
-            db.session.rollback()
-            continue
-        _transition(booking, BookingState.COMPLETED, actor_kind="system")
-        booking.completed_at = now
-        ledger.post_stay_completed(booking)
-        db.session.commit()
         done += 1
     return done
 

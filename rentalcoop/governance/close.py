@@ -13,6 +13,18 @@ close is posted with the reserve the meeting approved (`post_close`, also reache
 `close:<Y>:patronage` is posted, and the fiscal year Y is closed, so nothing posts into it
 again. A rerun finds the close posted and changes nothing.
 
+**Stays across the year end** (the rule for long stays). The fee of a night is earned in the
+year of the night. A stay still running when Y closes (2025-12-20 → 2026-02-20, Y = 2025 closed
+on 2026-02-10) has stayed every one of its nights in Y, so before the figures are computed the
+close earns that part (`accrue_stayed_nights`: `ledger.post_stayed_nights`, dated 31 December of
+Y) and counts those nights for Y's patronage; the rest stays unearned until the stay completes in
+the open year. This is the accrual an accountant expects (BFL 4:2, K2/K3 revenue as the service
+is performed): Y's accounts show Y's nights, the annual meeting is not held back by a guest still
+staying, and when the stay completes its Y part is already posted, so nothing is posted into
+the closed year. Should a Y part still be missing when Y is closed (the booking was not paid or
+confirmed at the close), it is earned in the year it is found, dated that day, never in Y (BFL
+5:5). A cancellation later refunds against what was earned (`ledger.post_refund`).
+
 **The postings.** The revenue and cost accounts are not zeroed into RETAINED_RESULT at the year
 end: balances are derived per `fiscal_year`, and F, C and O are read from those accounts for as
 long as the books exist (a closing entry inside Y would make `fee_figures(Y)` read zero, and one
@@ -46,7 +58,13 @@ from rentalcoop.governance.services import GovernanceError
 from rentalcoop.i18n import _l
 from rentalcoop.ledger import services as ledger
 from rentalcoop.ledger.allocation import allocate
-from rentalcoop.ledger.models import Account, FiscalYear, LedgerEntry, LedgerTransaction
+from rentalcoop.ledger.models import (
+    Account,
+    FiscalYear,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionKind,
+)
 from rentalcoop.listings.pricing import coop_date
 
 PATRONAGE_KIND = "patronage"
@@ -96,11 +114,20 @@ def costs_of(year: int) -> int:
 
 
 def member_nights(year: int, until: date | None = None) -> dict[int, int]:
-    """Booked nights per host-member: nights in `year` (up to `until`, exclusive) of completed
-    stays that fell while the host was a member."""
+    """Booked nights per host-member: nights in `year` (up to `until`, exclusive) of stays whose
+    fee is earned (completed, or still running and earned at the close) that fell while the host
+    was a member."""
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
     if until is not None:
         end = min(end, until)
+    earned = (
+        select(LedgerTransaction.id)
+        .where(
+            LedgerTransaction.booking_id == Booking.id,
+            LedgerTransaction.kind == TransactionKind.STAY_COMPLETED,
+        )
+        .exists()
+    )
     rows = db.session.execute(
         select(
             Booking.host_id,
@@ -111,7 +138,8 @@ def member_nights(year: int, until: date | None = None) -> dict[int, int]:
         )
         .join(Membership, Membership.user_id == Booking.host_id)
         .where(
-            Booking.state == BookingState.COMPLETED,
+            (Booking.state == BookingState.COMPLETED)
+            | ((Booking.state == BookingState.CONFIRMED) & earned),
             Booking.check_in < end,
             Booking.check_out > start,
         )
@@ -177,14 +205,54 @@ def share_names(year: int) -> dict[int, str]:
     )
 
 
+def accrue_stayed_nights(year: int, today: date | None = None) -> int:
+    """Earn in `year` the nights of stays still running (or not yet completed) when `year` has
+    ended; see the module's rule for long stays. Returns how many stays it earned."""
+    today = today or coop_date()
+    if today <= date(year, 12, 31) or ledger.is_year_closed(year):
+        return 0
+    running = db.session.scalars(
+        select(Booking)
+        .where(
+            Booking.state == BookingState.CONFIRMED,
+            Booking.check_in < date(year + 1, 1, 1),
+            Booking.check_out > date(year, 1, 1),
+        )
+        .order_by(Booking.id)
+    ).all()
+    return sum(1 for booking in running if ledger.post_stayed_nights(booking, year) is not None)
+
+
 def save_draft(year: int, reserve_ore: int | None = None) -> YearClose:
     """Compute and store the draft the board proposes to the meeting (a posted close is kept)."""
     row = year_close(year)
     if row is not None and row.state == CloseState.POSTED:
         return row
+    accrue_stayed_nights(year)
     if reserve_ore is None:
         reserve_ore = row.reserve_ore if row is not None else 0
-    return _store(compute(year, reserve_ore), row)
+    row = _store(compute(year, reserve_ore), row)
+    propose_reserve(year, row.reserve_ore)
+    return row
+
+
+def propose_reserve(year: int, reserve_ore: int) -> list[Motion]:
+    """The board's reserve reaches the disposition motions of `year` that are not yet voted on
+    (13:3: the meeting decides on the board's proposal). Once a vote opens, the motion keeps
+    the reserve it was opened with."""
+    pending = list(
+        db.session.scalars(
+            select(Motion).where(
+                Motion.kind == MotionKind.DISPOSITION,
+                Motion.fiscal_year == year,
+                Motion.state.in_((MotionState.SUBMITTED, MotionState.ON_AGENDA)),
+            )
+        )
+    )
+    for motion in pending:
+        motion.reserve_ore = reserve_ore
+    db.session.flush()
+    return pending
 
 
 def approved_disposition(year: int) -> Motion | None:
@@ -221,6 +289,7 @@ def post_close(
     reserve = motion.reserve_ore
     if reserve is None:
         reserve = row.reserve_ore if row is not None else 0
+    accrue_stayed_nights(year, today=on)
     figures = compute(year, reserve)
     row = _store(figures, row)
     if figures.distributed_ore > 0:

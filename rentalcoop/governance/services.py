@@ -264,7 +264,9 @@ def _fixed_agenda(meeting: Meeting, by: User) -> None:
             kind=MotionKind.DISPOSITION,
             title=str(_l("Disposition of the result %(year)s") % {"year": year}),
             fiscal_year=year,
-            reserve_ore=0,
+            # The board's proposal (13:3): the reserve of its draft close, kept in step with
+            # the draft until the vote opens (`close.save_draft`).
+            reserve_ore=_proposed_reserve(year),
         ),
     ]
     board = db.session.scalars(
@@ -294,6 +296,13 @@ def _fixed_agenda(meeting: Meeting, by: User) -> None:
             )
         )
     db.session.flush()
+
+
+def _proposed_reserve(year: int | None) -> int:
+    from rentalcoop.governance.models import YearClose
+
+    draft = db.session.get(YearClose, year) if year is not None else None
+    return draft.reserve_ore if draft is not None else 0
 
 
 def send_notice(meeting: Meeting, by: User, on: date | None = None) -> int:
