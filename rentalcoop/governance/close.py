@@ -40,9 +40,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
-from rentalcoop.accounts.models import Membership, User
+from rentalcoop.accounts.models import Membership, MembershipPeriod, User
 from rentalcoop.bookings.models import Booking, BookingState
 from rentalcoop.db import utcnow
 from rentalcoop.extensions import db
@@ -128,15 +128,26 @@ def member_nights(year: int, until: date | None = None) -> dict[int, int]:
         )
         .exists()
     )
+    # Every membership period of the host (a member who left and came back has several).
+    periods = union_all(
+        select(
+            Membership.user_id.label("user_id"),
+            Membership.joined_on.label("joined_on"),
+            Membership.left_on.label("left_on"),
+        ),
+        select(Membership.user_id, MembershipPeriod.joined_on, MembershipPeriod.left_on).join(
+            MembershipPeriod, MembershipPeriod.membership_id == Membership.id
+        ),
+    ).subquery()
     rows = db.session.execute(
         select(
             Booking.host_id,
             Booking.check_in,
             Booking.check_out,
-            Membership.joined_on,
-            Membership.left_on,
+            periods.c.joined_on,
+            periods.c.left_on,
         )
-        .join(Membership, Membership.user_id == Booking.host_id)
+        .join(periods, periods.c.user_id == Booking.host_id)
         .where(
             (Booking.state == BookingState.COMPLETED)
             | ((Booking.state == BookingState.CONFIRMED) & earned),
