@@ -1,4 +1,4 @@
-"""the cooperative's year end (issue 14): membership periods
+"""the cooperative's year end (issue 14): membership periods, the carried result of a close
 
 Revision ID: 0014_year_end
 Revises: 0009_secret_votes_unordered
@@ -41,9 +41,15 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_membership_periods_membership_id"), ["membership_id"], unique=False
         )
+    with op.batch_alter_table("year_closes", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("carried_ore", sa.Integer(), server_default=sa.text("0"), nullable=False)
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("year_closes", schema=None) as batch_op:
+        batch_op.drop_column("carried_ore")
     with op.batch_alter_table("membership_periods", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_membership_periods_membership_id"))
     op.drop_table("membership_periods")

@@ -1,9 +1,12 @@
 """The fiscal-year close and the patronage refund (DESIGN §10).
 
 For year Y, from the ledger: F and C by `ledger.fee_figures(Y)`, O = the operating costs posted
-in Y, S = F − C − O; the board proposes a reserve R ≥ 0 and D = max(0, S − R) is split over the
-host-members by the nights of their completed stays in Y that fell inside their membership, with
-`allocate` (largest remainder). S ≤ 0 distributes nothing: the loss is carried. With no member
+in Y, S = F − C − O; the board proposes a reserve R ≥ 0 and D = max(0, min(S − R, B + S)) is split
+over the host-members by the nights of their completed stays in Y that fell inside their membership, with
+`allocate` (largest remainder). S ≤ 0 distributes nothing: the loss is carried. B is the result
+brought forward (`carried_result`): a carried loss is covered before anything is distributed,
+and a distribution never exceeds the free equity of the adopted balance sheet (lag 2018:672
+12:2-4). The disposition posts only after the meeting adopted the accounts (fastställelse). With no member
 nights at all there is nothing to split by, and D stays in the cooperative.
 
 **A draft, then posted once.** `save_draft` stores the figures and each host's share; it can be
@@ -83,6 +86,7 @@ class CloseFigures:
     reserve_ore: int  # R
     nights: dict[int, int] = field(default_factory=dict)  # member user id → booked nights
     shares: dict[int, int] = field(default_factory=dict)  # member user id → öre
+    carried_ore: int = 0  # B: the result brought forward from earlier years (a loss < 0)
 
     @property
     def surplus_ore(self) -> int:
@@ -93,10 +97,17 @@ class CloseFigures:
         return sum(self.nights.values())
 
     @property
+    def free_equity_ore(self) -> int:
+        """B + S: what the adopted balance sheet holds for a value transfer (12:3-4)."""
+        return self.carried_ore + self.surplus_ore
+
+    @property
     def distributed_ore(self) -> int:
+        """D = max(0, min(S − R, B + S)): never more than the year's surplus less the reserve,
+        and never more than the free equity, so a carried loss is covered first."""
         if self.total_nights == 0:
             return 0
-        return max(0, self.surplus_ore - self.reserve_ore)
+        return max(0, min(self.surplus_ore - self.reserve_ore, self.free_equity_ore))
 
 
 def costs_of(year: int) -> int:
@@ -111,6 +122,36 @@ def costs_of(year: int) -> int:
             )
         )
     )
+
+
+RESULT_ACCOUNTS = (
+    Account.SERVICE_FEE_REVENUE,
+    Account.COMMUNITY_CONTRIBUTIONS,
+    Account.OPERATING_COSTS,
+)
+
+
+def carried_result(year: int) -> int:
+    """B: the result brought forward into `year` (credit positive): every earlier year's result
+    less what the meetings distributed (RETAINED_RESULT, debited by each patronage refund).
+    A carried loss is negative; reserves kept earlier are in it too."""
+    earlier = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_ore), 0))
+        .join(LedgerEntry.transaction)
+        .where(
+            LedgerEntry.account.in_([str(a) for a in RESULT_ACCOUNTS]),
+            LedgerTransaction.fiscal_year < year,
+        )
+    )
+    retained = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_ore), 0))
+        .join(LedgerEntry.transaction)
+        .where(
+            LedgerEntry.account == Account.RETAINED_RESULT,
+            LedgerTransaction.key != f"close:{year}:patronage",
+        )
+    )
+    return -int(earlier) - int(retained)
 
 
 def member_nights(year: int, until: date | None = None) -> dict[int, int]:
@@ -171,7 +212,13 @@ def compute(year: int, reserve_ore: int = 0) -> CloseFigures:
     fees = ledger.fee_figures(year)
     nights = member_nights(year)
     draft = CloseFigures(
-        year, fees.fees_ore, fees.community_ore, costs_of(year), reserve_ore, nights
+        year,
+        fees.fees_ore,
+        fees.community_ore,
+        costs_of(year),
+        reserve_ore,
+        nights,
+        carried_ore=carried_result(year),
     )
     return replace(draft, shares=allocate(draft.distributed_ore, nights) if nights else {})
 
@@ -185,6 +232,7 @@ def _store(figures: CloseFigures, row: YearClose | None) -> YearClose:
     row.costs_ore = figures.costs_ore
     row.surplus_ore = figures.surplus_ore
     row.reserve_ore = figures.reserve_ore
+    row.carried_ore = figures.carried_ore
     row.distributed_ore = figures.distributed_ore
     row.nights = figures.total_nights
     row.computed_at = utcnow()
@@ -266,6 +314,22 @@ def propose_reserve(year: int, reserve_ore: int) -> list[Motion]:
     return pending
 
 
+def adopted_accounts(year: int) -> Motion | None:
+    """The passed accounts motion for the year (fastställelse of the income statement and the
+    balance sheet): the disposition is of the result in the adopted balance sheet (13:3)."""
+    return db.session.scalar(
+        select(Motion)
+        .where(
+            Motion.kind == MotionKind.ACCOUNTS,
+            Motion.fiscal_year == year,
+            Motion.state == MotionState.DECIDED,
+            Motion.passed.is_(True),
+        )
+        .order_by(Motion.closed_at.desc())
+        .limit(1)
+    )
+
+
 def approved_disposition(year: int) -> Motion | None:
     """The passed disposition motion for the year, if the meeting has approved one."""
     return db.session.scalar(
@@ -292,6 +356,14 @@ def post_close(
     if motion is None or not motion.passed or motion.fiscal_year != year:
         raise CloseError(
             _l("The meeting has not approved the disposition of the result %(year)s yet."),
+            year=year,
+        )
+    if adopted_accounts(year) is None:
+        raise CloseError(
+            _l(
+                "The meeting has not adopted the accounts of %(year)s; the result cannot be "
+                "disposed of."
+            ),
             year=year,
         )
     on = on or coop_date()

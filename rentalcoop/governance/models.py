@@ -567,7 +567,9 @@ class YearClose(db.Model):
     costs_ore: Mapped[int]  # O
     surplus_ore: Mapped[int]  # S = F − C − O
     reserve_ore: Mapped[int]  # R
-    distributed_ore: Mapped[int]  # D = max(0, S − R)
+    # B: the result brought forward from earlier years (a carried loss is negative).
+    carried_ore: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    distributed_ore: Mapped[int]  # D = max(0, min(S − R, B + S))
     nights: Mapped[int]  # N
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

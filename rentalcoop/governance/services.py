@@ -619,6 +619,12 @@ def open_vote(motion: Motion, by: User, at: datetime | None = None) -> None:
         )
     if motion.is_election and not motion.candidates:
         raise GovernanceError(_l("An election needs candidates."))
+    if motion.kind == MotionKind.DISPOSITION and not _accounts_adopted(motion.fiscal_year):
+        # The disposition is of the result in the adopted balance sheet (13:3).
+        raise GovernanceError(
+            _l("Adopt the accounts of %(year)s first: the disposition is of the adopted result."),
+            year=motion.fiscal_year,
+        )
     motion.state = MotionState.OPEN
     motion.opened_at = _now(at)
     db.session.flush()
@@ -895,9 +901,41 @@ def close_vote(
         _carry_out(motion, by, coop_date(now))
     motion.state = MotionState.DECIDED
     motion.closed_at = now
+    if motion.kind == MotionKind.ACCOUNTS and not motion.passed:
+        _no_disposition_without_accounts(motion, now)
     db.session.flush()
     _settle_secret_votes(motion)
     return motion
+
+
+def _accounts_adopted(year: int | None) -> bool:
+    return (
+        year is not None
+        and db.session.scalar(
+            select(Motion.id).where(
+                Motion.kind == MotionKind.ACCOUNTS,
+                Motion.fiscal_year == year,
+                Motion.state == MotionState.DECIDED,
+                Motion.passed.is_(True),
+            )
+        )
+        is not None
+    )
+
+
+def _no_disposition_without_accounts(accounts: Motion, now: datetime) -> None:
+    """The meeting did not adopt the accounts: it cannot dispose of their result (13:3). The
+    year's disposition at this meeting is recorded as not decided in favour; the result waits
+    for a meeting that adopts the accounts."""
+    for motion in accounts.meeting.motions:
+        if (
+            motion.kind == MotionKind.DISPOSITION
+            and motion.fiscal_year == accounts.fiscal_year
+            and motion.state == MotionState.ON_AGENDA
+        ):
+            motion.state = MotionState.DECIDED
+            motion.passed = False
+            motion.closed_at = now
 
 
 def _chairs_open_vote(motion: Motion, chair: User) -> str | None:

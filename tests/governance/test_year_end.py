@@ -84,7 +84,9 @@ def test_the_reserve_is_frozen_once_the_vote_opens(ctx):
         kind=MeetingKind.ORDINARY, held_on=MEETING_DAY, board=board, fiscal_year=2025
     )
     disposition = _motion(meeting, MotionKind.DISPOSITION)
-    services.open_vote(disposition, chair, at=services.meeting_start(MEETING_DAY, time(19)))
+    at = services.meeting_start(MEETING_DAY, time(19))
+    _pass(_motion(meeting, MotionKind.ACCOUNTS), chair, at)
+    services.open_vote(disposition, chair, at=at)
     close.save_draft(2025, 99_000)
     assert disposition.reserve_ore == 10_000
 
@@ -238,3 +240,73 @@ def test_a_long_stay_cancelled_after_the_close_refunds_against_what_was_earned(a
         assert -ledger.account_balance(Account.COMMUNITY_CONTRIBUTIONS) == -(
             stay.community_ore - refund.community_ore
         )
+
+
+# --- losses and equity -----------------------------------------------------------------------
+
+
+def _year(board, year: int, nights: int, cost_ore: int, host):
+    """`nights` nights at 1 000 kr for `host` in `year`: F − C = 6 000 öre a night."""
+    home = factories.listing(host=host, nightly_price_ore=100_000)
+    stay = factories.booking(
+        listing=home,
+        check_in=date(year, 3, 1),
+        nights=nights,
+        state="completed",
+        created_at=datetime(year, 1, 2, 9, tzinfo=UTC),
+    )
+    ledger.post_stay_completed(stay)
+    if cost_ore:
+        costs.enter_cost(date(year, 3, 15), "it", cost_ore, "Server", board)
+
+
+def _meeting_for(board, year: int, held_on: date, *, adopt: bool = True):
+    meeting, chair = convened(
+        kind=MeetingKind.ORDINARY, held_on=held_on, board=board, fiscal_year=year
+    )
+    at = services.meeting_start(held_on, time(19))
+    accounts = _motion(meeting, MotionKind.ACCOUNTS)
+    services.open_vote(accounts, chair, at=at)
+    services.cast_vote(accounts, chair, "yes" if adopt else "no")
+    services.close_vote(accounts, chair, at=at)
+    return meeting, chair, at
+
+
+def test_a_carried_loss_is_covered_before_anything_is_distributed(ctx):
+    board = factories.user(board=True)
+    host = factories.host()
+    _year(board, 2025, 10, 500_000, host)  # S(2025) = 60 000 − 500 000 = −440 000
+    meeting, chair, at = _meeting_for(board, 2025, date(2026, 5, 20))
+    _pass(_motion(meeting, MotionKind.DISPOSITION), chair, at)
+    assert close.year_close(2025).distributed_ore == 0
+    _year(board, 2026, 30, 60_000, host)  # S(2026) = 180 000 − 60 000 = +120 000
+    figures = close.compute(2026)
+    assert (figures.surplus_ore, figures.carried_ore) == (120_000, -440_000)
+    assert figures.distributed_ore == 0  # the cumulative result is −320 000
+    _year(board, 2027, 100, 0, host)  # S(2027) = 600 000; B = −320 000
+    assert close.compute(2027, reserve_ore=0).distributed_ore == 280_000  # only the free equity
+
+
+def test_the_disposition_never_posts_when_the_accounts_were_rejected(ctx):
+    board = factories.user(board=True)
+    _year_with_surplus(board)
+    meeting, chair, at = _meeting_for(board, 2025, MEETING_DAY, adopt=False)
+    disposition = _motion(meeting, MotionKind.DISPOSITION)
+    assert (disposition.state, disposition.passed) == ("decided", False)
+    with pytest.raises(services.GovernanceError):
+        services.open_vote(disposition, chair, at=at)
+    with pytest.raises(close.CloseError):
+        close.post_close(2025, disposition, on=MEETING_DAY)
+    assert not ledger.is_year_closed(2025)
+    assert ledger.find_transaction("close:2025:patronage") is None
+
+
+def test_the_disposition_waits_for_the_accounts(ctx):
+    board = factories.user(board=True)
+    _year_with_surplus(board)
+    meeting, chair = convened(
+        kind=MeetingKind.ORDINARY, held_on=MEETING_DAY, board=board, fiscal_year=2025
+    )
+    at = services.meeting_start(MEETING_DAY, time(19))
+    with pytest.raises(services.GovernanceError):
+        services.open_vote(_motion(meeting, MotionKind.DISPOSITION), chair, at=at)
