@@ -155,6 +155,11 @@ def request_booking(
         raise BookingError(_l("You cannot book your own home."))
     if not accepted_rules:
         raise BookingError(_l("Please accept the house rules to book."))
+    if community_project_id is not None:
+        from rentalcoop.governance.fund import is_offered
+
+        if not is_offered(community_project_id):  # DESIGN §12: approved projects only
+            raise BookingError(_l("Choose one of the approved community projects."))
     problem = availability.stay_rule_problem(
         listing, check_in, check_out, listing_today(listing, now)
     )

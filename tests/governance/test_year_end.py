@@ -105,6 +105,7 @@ def test_the_reserve_through_the_pages(client, app):
             venue="Bygdegården",
             by=board,
             fiscal_year=year,
+            today=today - timedelta(weeks=6),
         )
         services.send_notice(meeting, board, on=today - timedelta(weeks=5))
         secretary, adjuster = factories.host(), factories.host()
