@@ -1,5 +1,6 @@
 """the cooperative's year end (issue 14): membership periods, the carried result of a close,
-meeting requests, cancelled meetings, the register at the opening, matters added after the notice
+meeting requests, cancelled meetings, the register at the opening, matters added after the notice;
+the database guards the books (balanced transactions, closed years, decided fee versions)
 
 Revision ID: 0014_year_end
 Revises: 0009_secret_votes_unordered
@@ -16,6 +17,163 @@ revision = "0014_year_end"
 down_revision = "0009_secret_votes_unordered"
 branch_labels = None
 depends_on = None
+
+
+PG_GUARDS = [
+    # Every transaction balances, checked when the database transaction commits (deferred).
+    """
+    CREATE OR REPLACE FUNCTION ledger_balanced() RETURNS trigger AS $$
+    DECLARE
+        tx integer;
+        total bigint;
+        legs integer;
+    BEGIN
+        IF TG_TABLE_NAME = 'ledger_entries' THEN tx := NEW.transaction_id; ELSE tx := NEW.id; END IF;
+        SELECT COALESCE(SUM(amount_ore), 0), COUNT(*) INTO total, legs
+          FROM ledger_entries WHERE transaction_id = tx;
+        IF legs < 2 OR total <> 0 THEN
+            RAISE EXCEPTION 'ledger transaction % is unbalanced (% legs, sum %)', tx, legs, total;
+        END IF;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql
+    """,
+    "CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_balanced()",
+    "CREATE CONSTRAINT TRIGGER ledger_transactions_balanced AFTER INSERT ON ledger_transactions "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_balanced()",
+    # Nothing posts into a closed fiscal year.
+    """
+    CREATE OR REPLACE FUNCTION ledger_year_open() RETURNS trigger AS $$
+    DECLARE
+        y integer;
+    BEGIN
+        IF TG_TABLE_NAME = 'ledger_entries' THEN
+            SELECT fiscal_year INTO y FROM ledger_transactions WHERE id = NEW.transaction_id;
+        ELSE
+            y := NEW.fiscal_year;
+        END IF;
+        IF EXISTS (SELECT 1 FROM fiscal_years WHERE year = y AND closed_at IS NOT NULL) THEN
+            RAISE EXCEPTION 'the fiscal year % is closed', y;
+        END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql
+    """,
+    "CREATE TRIGGER ledger_transactions_year_open BEFORE INSERT ON ledger_transactions "
+    "FOR EACH ROW EXECUTE FUNCTION ledger_year_open()",
+    "CREATE TRIGGER ledger_entries_year_open BEFORE INSERT ON ledger_entries "
+    "FOR EACH ROW EXECUTE FUNCTION ledger_year_open()",
+    # A closed year stays closed.
+    """
+    CREATE OR REPLACE FUNCTION fiscal_year_stays_closed() RETURNS trigger AS $$
+    BEGIN
+        IF OLD.closed_at IS NOT NULL AND (TG_OP = 'DELETE'
+                OR NEW.closed_at IS DISTINCT FROM OLD.closed_at
+                OR NEW.year <> OLD.year) THEN
+            RAISE EXCEPTION 'the fiscal year % is closed and cannot be re-opened', OLD.year;
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql
+    """,
+    "CREATE TRIGGER fiscal_years_stay_closed BEFORE UPDATE OR DELETE ON fiscal_years "
+    "FOR EACH ROW EXECUTE FUNCTION fiscal_year_stays_closed()",
+    # A decided fee version never changes (bookings point to it; DESIGN §5).
+    """
+    CREATE OR REPLACE FUNCTION fee_version_unchanged() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'fee schedule versions are decided and never change (% on %)',
+            TG_OP, OLD.id;
+    END $$ LANGUAGE plpgsql
+    """,
+    "CREATE TRIGGER fee_schedule_versions_unchanged BEFORE UPDATE OR DELETE "
+    "ON fee_schedule_versions FOR EACH ROW EXECUTE FUNCTION fee_version_unchanged()",
+]
+
+PG_DROP = [
+    "DROP TRIGGER IF EXISTS fee_schedule_versions_unchanged ON fee_schedule_versions",
+    "DROP FUNCTION IF EXISTS fee_version_unchanged()",
+    "DROP TRIGGER IF EXISTS fiscal_years_stay_closed ON fiscal_years",
+    "DROP FUNCTION IF EXISTS fiscal_year_stays_closed()",
+    "DROP TRIGGER IF EXISTS ledger_entries_year_open ON ledger_entries",
+    "DROP TRIGGER IF EXISTS ledger_transactions_year_open ON ledger_transactions",
+    "DROP FUNCTION IF EXISTS ledger_year_open()",
+    "DROP TRIGGER IF EXISTS ledger_transactions_balanced ON ledger_transactions",
+    "DROP TRIGGER IF EXISTS ledger_entries_balanced ON ledger_entries",
+    "DROP FUNCTION IF EXISTS ledger_balanced()",
+]
+
+# SQLite has no deferred triggers: a new transaction is refused while the one before it does not
+# balance, and legs go only to the newest transaction, so every transaction but the newest is
+# balanced in the database; the application checks the newest at commit (rentalcoop.ledger.guards).
+SQLITE_GUARDS = [
+    """
+    CREATE TRIGGER ledger_transactions_previous_balanced AFTER INSERT ON ledger_transactions
+    WHEN EXISTS (
+        SELECT 1 FROM ledger_transactions p
+        WHERE p.id = (SELECT MAX(id) FROM ledger_transactions WHERE id < NEW.id)
+          AND ((SELECT COUNT(*) FROM ledger_entries e WHERE e.transaction_id = p.id) < 2
+            OR (SELECT COALESCE(SUM(amount_ore), 0) FROM ledger_entries e
+                WHERE e.transaction_id = p.id) <> 0)
+    )
+    BEGIN SELECT RAISE(ABORT, 'the previous ledger transaction is unbalanced'); END
+    """,
+    """
+    CREATE TRIGGER ledger_entries_newest_only BEFORE INSERT ON ledger_entries
+    WHEN NEW.transaction_id < (SELECT MAX(id) FROM ledger_transactions)
+    BEGIN SELECT RAISE(ABORT, 'legs go only to the newest ledger transaction'); END
+    """,
+    """
+    CREATE TRIGGER ledger_transactions_year_open BEFORE INSERT ON ledger_transactions
+    WHEN EXISTS (SELECT 1 FROM fiscal_years WHERE year = NEW.fiscal_year
+                 AND closed_at IS NOT NULL)
+    BEGIN SELECT RAISE(ABORT, 'the fiscal year is closed'); END
+    """,
+    """
+    CREATE TRIGGER ledger_entries_year_open BEFORE INSERT ON ledger_entries
+    WHEN EXISTS (SELECT 1 FROM ledger_transactions t JOIN fiscal_years y ON y.year = t.fiscal_year
+                 WHERE t.id = NEW.transaction_id AND y.closed_at IS NOT NULL)
+    BEGIN SELECT RAISE(ABORT, 'the fiscal year is closed'); END
+    """,
+    """
+    CREATE TRIGGER fiscal_years_stay_closed BEFORE UPDATE ON fiscal_years
+    WHEN OLD.closed_at IS NOT NULL AND (NEW.closed_at IS NULL OR NEW.closed_at <> OLD.closed_at
+                                        OR NEW.year <> OLD.year)
+    BEGIN SELECT RAISE(ABORT, 'the fiscal year is closed and cannot be re-opened'); END
+    """,
+    """
+    CREATE TRIGGER fiscal_years_closed_kept BEFORE DELETE ON fiscal_years
+    WHEN OLD.closed_at IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'the fiscal year is closed and cannot be re-opened'); END
+    """,
+    """
+    CREATE TRIGGER fee_schedule_versions_no_update BEFORE UPDATE ON fee_schedule_versions
+    BEGIN SELECT RAISE(ABORT, 'fee schedule versions are decided and never change'); END
+    """,
+    """
+    CREATE TRIGGER fee_schedule_versions_no_delete BEFORE DELETE ON fee_schedule_versions
+    BEGIN SELECT RAISE(ABORT, 'fee schedule versions are decided and never change'); END
+    """,
+]
+
+SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS " + name
+    for name in (
+        "ledger_transactions_previous_balanced",
+        "ledger_entries_newest_only",
+        "ledger_transactions_year_open",
+        "ledger_entries_year_open",
+        "fiscal_years_stay_closed",
+        "fiscal_years_closed_kept",
+        "fee_schedule_versions_no_update",
+        "fee_schedule_versions_no_delete",
+    )
+]
+
+
+def _guards(statements_pg, statements_sqlite):
+    dialect = op.get_bind().dialect.name
+    for statement in statements_pg if dialect == "postgresql" else statements_sqlite:
+        op.execute(statement)
 
 
 def upgrade():
@@ -107,9 +265,11 @@ def upgrade():
                 "is_discussion_only", sa.Boolean(), server_default=sa.text("false"), nullable=False
             )
         )
+    _guards(PG_GUARDS, SQLITE_GUARDS)
 
 
 def downgrade():
+    _guards(PG_DROP, SQLITE_DROP)
     with op.batch_alter_table("motions", schema=None) as batch_op:
         batch_op.drop_column("is_discussion_only")
     with op.batch_alter_table("meetings", schema=None) as batch_op:
