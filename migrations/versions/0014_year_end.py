@@ -1,6 +1,6 @@
 """the cooperative's year end (issue 14): membership periods, the carried result of a close,
 meeting requests, cancelled meetings, the register at the opening, matters added after the notice;
-the database guards the books (balanced transactions, closed years, decided fee versions)
+secret ballots counted, not stored, while open; the database guards the books (balanced transactions, closed years, decided fee versions)
 
 Revision ID: 0014_year_end
 Revises: 0009_secret_votes_unordered
@@ -265,11 +265,22 @@ def upgrade():
                 "is_discussion_only", sa.Boolean(), server_default=sa.text("false"), nullable=False
             )
         )
+    op.create_table(
+        "secret_tallies",
+        sa.Column("motion_id", sa.Integer(), nullable=False),
+        sa.Column("choice", sa.String(length=40), nullable=False),
+        sa.Column("votes", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["motion_id"], ["motions.id"], name=op.f("fk_secret_tallies_motion_id_motions")
+        ),
+        sa.PrimaryKeyConstraint("motion_id", "choice", name=op.f("pk_secret_tallies")),
+    )
     _guards(PG_GUARDS, SQLITE_GUARDS)
 
 
 def downgrade():
     _guards(PG_DROP, SQLITE_DROP)
+    op.drop_table("secret_tallies")
     with op.batch_alter_table("motions", schema=None) as batch_op:
         batch_op.drop_column("is_discussion_only")
     with op.batch_alter_table("meetings", schema=None) as batch_op:

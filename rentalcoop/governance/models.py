@@ -511,6 +511,19 @@ class SecretVote(db.Model):
     choice: Mapped[str] = mapped_column(String(40))
 
 
+class SecretTally(db.Model):
+    """Secret ballot while the vote is open: only a count per choice (no row per ballot, so no
+    row order or row version pairs a choice with a receipt). Every row of the motion is written
+    by every ballot. When the vote closes the counts become `secret_votes` rows, in random
+    order."""
+
+    __tablename__ = "secret_tallies"
+
+    motion_id: Mapped[int] = mapped_column(ForeignKey("motions.id"), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(40), primary_key=True)
+    votes: Mapped[int] = mapped_column(default=0)
+
+
 class ProjectState(enum.StrEnum):
     PROPOSED = "proposed"
     APPROVED = "approved"

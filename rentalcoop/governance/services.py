@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -72,6 +72,7 @@ from rentalcoop.governance.models import (
     MotionState,
     OfficerRole,
     Proxy,
+    SecretTally,
     SecretVote,
     Vote,
 )
@@ -783,6 +784,11 @@ def open_vote(motion: Motion, by: User, at: datetime | None = None) -> None:
         )
     motion.state = MotionState.OPEN
     motion.opened_at = _now(at)
+    if motion.is_secret:
+        # Every choice's count exists from the start: no row appears with the first ballot.
+        for choice in valid_choices(motion):
+            if db.session.get(SecretTally, (motion.id, choice)) is None:
+                db.session.add(SecretTally(motion_id=motion.id, choice=choice, votes=0))
     db.session.flush()
 
 
@@ -889,10 +895,7 @@ def _cast_secret(motion, voter, principal, channel, choice) -> None:
             _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
             name=principal.name,
         )
-    if channel == Channel.IN_PERSON:
-        key = secrets.token_hex(16)
-    else:
-        key = _replaceable_key(motion.id, principal.id)
+    key = _replaceable_key(motion.id, principal.id)
     try:
         with db.session.begin_nested():
             db.session.add(
@@ -904,9 +907,12 @@ def _cast_secret(motion, voter, principal, channel, choice) -> None:
                 )
             )
             db.session.flush()
-            db.session.add(SecretVote(id=key, motion_id=motion.id, choice=choice))
-            db.session.flush()
-            _blur_secret_votes(motion)
+            if channel != Channel.IN_PERSON:
+                # Kept (under keyed hashes) only so the member's own vote can replace it.
+                tag = _choice_tag(motion.id, principal.id, choice)
+                db.session.add(SecretVote(id=key, motion_id=motion.id, choice=tag))
+                db.session.flush()
+            _count_secret(motion, add=choice)
     except IntegrityError:
         raise GovernanceError(
             _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
@@ -921,28 +927,60 @@ def _replaceable_key(motion_id: int, principal_id: int) -> str:
     A keyed hash: without the application's secret key it looks as random as any other key,
     so the database alone still joins no choice to a member; the holder of a proxy knows the
     choice anyway. A member's own vote gets a random key, which nothing can recompute."""
+    return _keyed(f"secret-vote:{motion_id}:{principal_id}")[:32]
+
+
+def _choice_tag(motion_id: int, principal_id: int, choice: str) -> str:
+    """The choice cast for a member, as a keyed hash: the database does not show it; the
+    member's own vote finds it by trying each choice."""
+    return _keyed(f"secret-choice:{motion_id}:{principal_id}:{choice}")[:40]
+
+
+def _keyed(message: str) -> str:
     secret = current_app.config["SECRET_KEY"]
     if isinstance(secret, str):
         secret = secret.encode()
-    message = f"secret-vote:{motion_id}:{principal_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _count_secret(motion: Motion, *, add: str, remove: str | None = None) -> None:
+    """Count a secret ballot: one statement writes every count of the motion, so each row
+    carries the same (the latest voter's) transaction and nothing says which one changed."""
+    delta = case((SecretTally.choice == add, 1), else_=0)
+    if remove is not None:
+        delta = delta - case((SecretTally.choice == remove, 1), else_=0)
+    db.session.execute(
+        update(SecretTally)
+        .where(SecretTally.motion_id == motion.id)
+        .values(votes=SecretTally.votes + delta)
+        .execution_options(synchronize_session=False)
+    )
+    _blur_secret_votes(motion)
 
 
 def _replace_secret_ballot(motion, receipt, voter, choice) -> None:
     """The member votes in person after a proxy or a postal vote was cast for them: that choice
     is taken out and theirs counted instead, still one ballot for the member."""
     earlier = db.session.get(SecretVote, _replaceable_key(motion.id, receipt.member_id))
-    if earlier is None:  # cast before keys were replaceable: it cannot be found
+    was = None
+    if earlier is not None:
+        was = next(
+            (
+                c
+                for c in valid_choices(motion)
+                if _choice_tag(motion.id, receipt.member_id, c) == earlier.choice
+            ),
+            None,
+        )
+    if was is None:  # cast before keys were replaceable: it cannot be found
         raise GovernanceError(
             _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
             name=voter.name,
         )
     db.session.delete(earlier)
-    db.session.flush()
-    db.session.add(SecretVote(id=secrets.token_hex(16), motion_id=motion.id, choice=choice))
     receipt.channel, receipt.cast_by_id = Channel.IN_PERSON, voter.id
     db.session.flush()
-    _blur_secret_votes(motion)
+    _count_secret(motion, add=choice, remove=was)
 
 
 def _blur_secret_votes(motion: Motion) -> None:
@@ -961,13 +999,25 @@ def _blur_secret_votes(motion: Motion) -> None:
             .where(SecretVote.motion_id == motion.id)
             .values(choice=SecretVote.choice)
             .execution_options(synchronize_session=False)
-        )
+        )  # the keyed rows of proxy and postal ballots (the counts are written together)
 
 
 def _settle_secret_votes(motion: Motion) -> None:
-    """When a secret vote closes, store its choices in key order (random), not in the order
-    they came: CLUSTER rewrites the table without the dead row versions (PostgreSQL)."""
-    if motion.is_secret and db.session.get_bind().dialect.name == "postgresql":
+    """When a secret vote closes, its counts become one `secret_votes` row per ballot, written
+    in one batch in random order (the keyed rows of proxy and postal ballots go); then CLUSTER
+    stores them in key order without dead row versions (PostgreSQL)."""
+    if not motion.is_secret:
+        return
+    db.session.execute(delete(SecretVote).where(SecretVote.motion_id == motion.id))
+    rows = [
+        SecretVote(id=secrets.token_hex(16), motion_id=motion.id, choice=choice)
+        for choice, count in tally(motion).items()
+        for _ in range(count)
+    ]
+    random.SystemRandom().shuffle(rows)
+    db.session.add_all(rows)
+    db.session.flush()
+    if db.session.get_bind().dialect.name == "postgresql":
         db.session.flush()
         try:
             with db.session.begin_nested():
@@ -1184,8 +1234,9 @@ def has_voted(motion: Motion, member: User) -> bool:
 def tally(motion: Motion) -> Counter:
     """Counted ballots per choice: one per member, whatever the channel."""
     if motion.is_secret:
-        query = select(SecretVote.choice, func.count()).where(SecretVote.motion_id == motion.id)
-        query = query.group_by(SecretVote.choice)
+        query = select(SecretTally.choice, SecretTally.votes).where(
+            SecretTally.motion_id == motion.id, SecretTally.votes > 0
+        )
     else:
         query = select(Vote.choice, func.count()).where(Vote.motion_id == motion.id)
         query = query.group_by(Vote.choice)

@@ -73,6 +73,8 @@ def test_secret_choice_rows_cannot_be_joined_to_voters(ctx, at_meeting):
     motion = _motion(meeting, chair, at_meeting, ballot="secret")
     for choice in ("yes", "no", "yes"):
         services.cast_vote(motion, factories.host(), choice, at=at_meeting)
+    assert db.session.scalars(select(SecretVote.id)).all() == []  # counts only while open
+    services.close_vote(motion, chair, at=at_meeting)
     keys = db.session.scalars(select(SecretVote.id)).all()
     assert len(keys) == 3
     assert all(len(key) == 32 for key in keys)
@@ -99,11 +101,12 @@ def test_nothing_stored_joins_a_secret_choice_to_its_receipt(ctx, at_meeting):
         ).all()
         choices = set(
             db.session.scalars(
-                text("SELECT xmin::text FROM secret_votes WHERE motion_id = :m"), of_motion
+                text("SELECT xmin::text FROM secret_tallies WHERE motion_id = :m"), of_motion
             )
         )
+        assert db.session.scalar(text("SELECT count(*) FROM secret_votes")) == 0
         assert len(receipts) == 4
-        assert len(choices) == 1  # every choice carries the latest voter's transaction
+        assert len(choices) == 1  # every count carries the latest voter's transaction
         assert sum(xmin in choices for xmin in receipts) == 1  # only the latest voter's
     services.close_vote(motion, chair, at=at_meeting)
     db.session.commit()
