@@ -1,6 +1,9 @@
-"""the cooperative's year end (issue 14): membership periods, the carried result of a close,
-meeting requests, cancelled meetings, the register at the opening, matters added after the notice;
-secret ballots counted, not stored, while open; the database guards the books (balanced transactions, closed years, decided fee versions)
+"""the cooperative's year end (issue 14)
+
+Membership periods, the carried result of a close, meeting requests, cancelled meetings, the
+register at the opening, matters added after the notice; secret ballots counted, not stored,
+while open; the database guards the books (balanced transactions, closed years, decided fee
+versions).
 
 Revision ID: 0014_year_end
 Revises: 0009_secret_votes_unordered
@@ -28,7 +31,11 @@ PG_GUARDS = [
         total bigint;
         legs integer;
     BEGIN
-        IF TG_TABLE_NAME = 'ledger_entries' THEN tx := NEW.transaction_id; ELSE tx := NEW.id; END IF;
+        IF TG_TABLE_NAME = 'ledger_entries' THEN
+            tx := NEW.transaction_id;
+        ELSE
+            tx := NEW.id;
+        END IF;
         SELECT COALESCE(SUM(amount_ore), 0), COUNT(*) INTO total, legs
           FROM ledger_entries WHERE transaction_id = tx;
         IF legs < 2 OR total <> 0 THEN
@@ -102,26 +109,11 @@ PG_DROP = [
     "DROP FUNCTION IF EXISTS ledger_balanced()",
 ]
 
-# SQLite has no deferred triggers: a new transaction is refused while the one before it does not
-# balance, and legs go only to the newest transaction, so every transaction but the newest is
-# balanced in the database; the application checks the newest at commit (rentalcoop.ledger.guards).
+# SQLite has no deferred triggers, and the ORM writes a flush's transactions before their legs,
+# so no row trigger can tell an unbalanced transaction from one whose legs are still coming:
+# balance is checked at commit by the application (rentalcoop.ledger.guards). The other guards
+# are triggers.
 SQLITE_GUARDS = [
-    """
-    CREATE TRIGGER ledger_transactions_previous_balanced AFTER INSERT ON ledger_transactions
-    WHEN EXISTS (
-        SELECT 1 FROM ledger_transactions p
-        WHERE p.id = (SELECT MAX(id) FROM ledger_transactions WHERE id < NEW.id)
-          AND ((SELECT COUNT(*) FROM ledger_entries e WHERE e.transaction_id = p.id) < 2
-            OR (SELECT COALESCE(SUM(amount_ore), 0) FROM ledger_entries e
-                WHERE e.transaction_id = p.id) <> 0)
-    )
-    BEGIN SELECT RAISE(ABORT, 'the previous ledger transaction is unbalanced'); END
-    """,
-    """
-    CREATE TRIGGER ledger_entries_newest_only BEFORE INSERT ON ledger_entries
-    WHEN NEW.transaction_id < (SELECT MAX(id) FROM ledger_transactions)
-    BEGIN SELECT RAISE(ABORT, 'legs go only to the newest ledger transaction'); END
-    """,
     """
     CREATE TRIGGER ledger_transactions_year_open BEFORE INSERT ON ledger_transactions
     WHEN EXISTS (SELECT 1 FROM fiscal_years WHERE year = NEW.fiscal_year
@@ -158,8 +150,6 @@ SQLITE_GUARDS = [
 SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS " + name
     for name in (
-        "ledger_transactions_previous_balanced",
-        "ledger_entries_newest_only",
         "ledger_transactions_year_open",
         "ledger_entries_year_open",
         "fiscal_years_stay_closed",

@@ -1,13 +1,14 @@
 """The fiscal-year close and the patronage refund (DESIGN §10).
 
 For year Y, from the ledger: F and C by `ledger.fee_figures(Y)`, O = the operating costs posted
-in Y, S = F − C − O; the board proposes a reserve R ≥ 0 and D = max(0, min(S − R, B + S)) is split
-over the host-members by the nights of their completed stays in Y that fell inside their membership, with
-`allocate` (largest remainder). S ≤ 0 distributes nothing: the loss is carried. B is the result
-brought forward (`carried_result`): a carried loss is covered before anything is distributed,
-and a distribution never exceeds the free equity of the adopted balance sheet (lag 2018:672
-12:2-4). The disposition posts only after the meeting adopted the accounts (fastställelse). With no member
-nights at all there is nothing to split by, and D stays in the cooperative.
+in Y, S = F − C − O; the board proposes a reserve R ≥ 0 and D = max(0, min(S − R, B + S)) is
+split over the host-members by the nights of their stays in Y that fell inside one of their
+membership periods, with `allocate` (largest remainder). S ≤ 0 distributes nothing: the loss is
+carried. B is the result brought forward (`carried_result`): a carried loss is covered before
+anything is distributed, and a distribution never exceeds the free equity of the adopted
+balance sheet (lag 2018:672 12:2-4). The disposition posts only after the meeting adopted the
+accounts (fastställelse). With no member nights at all there is nothing to split by, and D
+stays in the cooperative.
 
 **A draft, then posted once.** `save_draft` stores the figures and each host's share; it can be
 rerun while the figures change. When the annual meeting passes the disposition motion for Y, the

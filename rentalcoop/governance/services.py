@@ -25,6 +25,24 @@ The rules as implemented:
   seat is decided by lot with a random seed stored on the motion, so the draw can be redone.
 - The chair opens and closes each vote; the board convenes and closes the meeting; the chair,
   the secretary and the adjusters sign the minutes, which are published when all have signed.
+  Chair, secretary and each adjuster are different people (6:39-40: the secretary writes the
+  minutes, the chair and at least one adjuster check them), so no one signature publishes them.
+- **A meeting that can be held**: the board cannot create one whose last notice day has passed,
+  nor an annual meeting for a closed year; it edits a meeting before the notice and cancels one
+  before it is held (6:18-19).
+- **The notice freezes the agenda** (6:18-19, the notice names the matters): a matter added after
+  it can be discussed, not decided, unless a further notice inside the window names it. A
+  member's motion received by the deadline goes on the notice and cannot be dropped by the board
+  (a member's right to have a matter dealt with; 6 kap., verify §).
+- **The röstlängd** is taken at the opening (present, represented by proxy, postal) and adjusted
+  by the meeting (6:39).
+- **Extra meetings on request** of the auditor or one tenth of the members: the board must
+  convene within two weeks, else Bolagsverket may (6 kap., verify §); `overdue_requests` lists
+  the late ones.
+- **Fees**: a fee decision applies from the day after the meeting at the earliest, so a version
+  is never in force before the decision (DESIGN §11: never backdated).
+- **The disposition** of the result is voted only after the accounts are adopted (13:3: the
+  result in the adopted balance sheet); a rejected accounts motion leaves it undecided.
 """
 
 from __future__ import annotations

@@ -2,14 +2,14 @@
 
 The database refuses what breaks the books whatever writes to it (migration 0014): on
 PostgreSQL a deferred constraint trigger checks at commit that every transaction written has at
-least two legs summing to zero; on SQLite, which has no deferred triggers, a trigger refuses a
-new transaction while the one before it is unbalanced, and legs added to any but the newest
-transaction (`post_transaction` flushes each transaction with its legs). Both refuse a posting
-into a closed fiscal year, re-opening a closed year and changing a decided fee version.
+least two legs summing to zero; both engines refuse by trigger a posting into a closed fiscal
+year, re-opening a closed year and changing a decided fee version.
 
-This module adds the check at commit for the application's own session on both engines: the
-transactions touched since the last commit are summed before the commit goes through, so an
-unbalanced one is refused with a clear error instead of at the next posting (SQLite).
+SQLite has no deferred triggers, and the ORM inserts a flush's transactions before their legs,
+so a row trigger cannot check balance there. This module checks it at commit for the
+application's session on both engines: the transactions the session wrote since its last
+commit are summed before the commit goes through, and an unbalanced one is refused. (Raw SQL
+written past the session is therefore checked only by PostgreSQL.)
 """
 
 from __future__ import annotations
