@@ -25,6 +25,7 @@ from rentalcoop.ledger.models import FiscalYear
 from rentalcoop.listings.pricing import coop_date
 from tests import factories
 from tests.governance.conftest import HELD_ON, add_to_agenda, convened
+from tests.helpers import login, text_of
 
 AT = services.meeting_start(HELD_ON, time(19))
 
@@ -283,3 +284,26 @@ def test_request_booking_refuses_a_project_that_is_only_proposed(ctx):
         community_project_id=proposed.id,
     )
     assert booking.community_project_id == proposed.id
+
+
+def test_the_meeting_page_says_a_late_matter_is_for_discussion(client, app):
+    today = coop_date()
+    with app.app_context():
+        board = factories.user(board=True, email="board@example.org")
+        meeting, _ = services.create_meeting(
+            kind="extra",
+            format="physical",
+            title="Extrastämma",
+            starts_at=services.meeting_start(today + timedelta(weeks=3), time(18)),
+            venue="Bygdegården",
+            by=board,
+        )
+        services.send_notice(meeting, board, on=today)
+        late = services.add_motion(
+            meeting, kind="other", title="Sent ärende", proposer=board, by_board=True
+        )
+        db.session.commit()
+        meeting_id, late_id = meeting.id, late.id
+    login(client, "board@example.org")
+    page = text_of(client.get(f"/meetings/{meeting_id}"))
+    assert f'id="motion-{late_id}-discussion"' in page
