@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rentalcoop.db import UTCDateTime, utcnow
@@ -109,10 +109,35 @@ class Membership(db.Model):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(back_populates="membership", foreign_keys=[user_id])
+    # The periods before the latest one (a member who left and came back); the latest period is
+    # `joined_on`–`left_on` above. The register shows them all (lag 2018:672 5 kap.), and the
+    # nights of each period count for that period's patronage.
+    earlier_periods: Mapped[list[MembershipPeriod]] = relationship(
+        order_by="MembershipPeriod.joined_on", cascade="all, delete-orphan"
+    )
 
     @property
     def is_current(self) -> bool:
         return self.left_on is None
+
+    @property
+    def periods(self) -> list[tuple[date, date | None]]:
+        """Every membership period, oldest first: (joined on, left on or None)."""
+        earlier = [(p.joined_on, p.left_on) for p in self.earlier_periods]
+        return [*earlier, (self.joined_on, self.left_on)]
+
+
+class MembershipPeriod(db.Model):
+    """An earlier, ended period of a membership: [joined_on, left_on)."""
+
+    __tablename__ = "membership_periods"
+    __table_args__ = (CheckConstraint("left_on >= joined_on", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), index=True)
+    joined_on: Mapped[date]
+    left_on: Mapped[date]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class MembershipApplication(db.Model):

@@ -222,7 +222,9 @@ def delete_account(user: User) -> None:
     end_all_sessions(user)
     user.deleted_at = now
     if user.membership is not None and user.membership.left_on is None:
-        user.membership.left_on = now.date()
+        from rentalcoop.listings.pricing import coop_date
+
+        user.membership.left_on = coop_date(now)  # the membership's dates are Swedish days
     db.session.execute(
         update(PasswordResetToken).where(PasswordResetToken.user_id == user.id).values(used_at=now)
     )

@@ -187,6 +187,11 @@ def request_booking(
         raise BookingError(_l("You cannot book your own home."))
     if not accepted_rules:
         raise BookingError(_l("Please accept the house rules to book."))
+    if community_project_id is not None:
+        from rentalcoop.governance.fund import is_offered
+
+        if not is_offered(community_project_id):  # DESIGN §12: approved projects only
+            raise BookingError(_l("Choose one of the approved community projects."))
     problem = availability.stay_rule_problem(
         listing, check_in, check_out, listing_today(listing, now)
     )
@@ -500,7 +505,10 @@ def expire_booking(booking: Booking, *, actor_kind: str = "provider") -> bool:
 
 
 def complete_due(at: datetime | None = None) -> int:
-    """Stays whose check-out day has come are completed (reviews and payouts follow)."""
+    """Stays whose check-out day has come are completed (reviews and payouts follow).
+
+    Each stay is completed in its own transaction: one that fails is rolled back and logged
+    with its id, and the others still complete in the same run."""
     from rentalcoop.ledger import services as ledger
 
     now = _now(at)
@@ -508,18 +516,23 @@ def complete_due(at: datetime | None = None) -> int:
     horizon = (now + timedelta(days=1)).date()
     done = 0
     for booking_id in _due_ids(BookingState.CONFIRMED, Booking.check_out <= horizon):
-        booking = lock_row(db.session, Booking, booking_id)
-        if booking is None or booking.state != BookingState.CONFIRMED:
+        try:
+            booking = lock_row(db.session, Booking, booking_id)
+            if booking is None or booking.state != BookingState.CONFIRMED:
+                db.session.rollback()
+                continue
+            lock_booking(booking)  # held already (lock_row); recorded for _transition
+            if now < check_out_instant(booking):
+                db.session.rollback()
+                continue
+            _transition(booking, BookingState.COMPLETED, actor_kind="system")
+            booking.completed_at = now
+            ledger.post_stay_completed(booking)
+            db.session.commit()
+        except Exception:
             db.session.rollback()
+            current_app.logger.exception("complete-stays: booking %s failed", booking_id)
             continue
-        lock_booking(booking)  # held already (lock_row); recorded for _transition
-        if now < check_out_instant(booking):
-            db.session.rollback()
-            continue
-        _transition(booking, BookingState.COMPLETED, actor_kind="system")
-        booking.completed_at = now
-        ledger.post_stay_completed(booking)
-        db.session.commit()
         done += 1
     return done
 

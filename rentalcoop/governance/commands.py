@@ -71,6 +71,7 @@ def _print(year: int, figures, state: str) -> None:
     click.echo(f"  C  community shares       {_kr(community):>14} kr")
     click.echo(f"  O  operating costs        {_kr(costs):>14} kr")
     click.echo(f"  S  surplus (F - C - O)    {_kr(surplus):>14} kr")
+    click.echo(f"  B  brought forward        {_kr(figures.carried_ore):>14} kr")
     click.echo(f"  R  reserve                {_kr(reserve):>14} kr")
     click.echo(f"  D  distributed            {_kr(distributed):>14} kr")
     click.echo(f"  N  booked nights          {sum(nights.values()):>14}")

@@ -99,6 +99,7 @@ def load_demo_governance(board: User) -> None:
         motion_deadline=held_on - timedelta(weeks=3),
         fiscal_year=year,
         by=board,
+        today=held_on - timedelta(weeks=7),  # the demo town's past: the board planned ahead
     )
     services.send_notice(meeting, board, on=held_on - timedelta(weeks=5))
     services.set_officers(meeting, chair=board, secretary=hosts[0], adjusters=[hosts[1]])

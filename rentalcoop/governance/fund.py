@@ -67,6 +67,12 @@ def approved_projects() -> list[CommunityProject]:
     )
 
 
+def is_offered(project_id: int) -> bool:
+    """Whether guests may give their community share to this project (approved, not closed)."""
+    project = db.session.get(CommunityProject, project_id)
+    return project is not None and project.state == ProjectState.APPROVED
+
+
 def projects(states: tuple[str, ...] | None = None) -> list[CommunityProject]:
     query = select(CommunityProject).order_by(CommunityProject.id)
     if states:

@@ -58,6 +58,7 @@ class MeetingState(enum.StrEnum):
     CONVENED = "convened"  # notice sent
     CLOSED = "closed"  # held; minutes being signed
     PUBLISHED = "published"  # minutes signed and published to members
+    CANCELLED = "cancelled"  # called off by the board before it was held
 
 
 MEETING_STATE_LABELS = {
@@ -65,6 +66,7 @@ MEETING_STATE_LABELS = {
     MeetingState.CONVENED: _l("Convened"),
     MeetingState.CLOSED: _l("Held, minutes being signed"),
     MeetingState.PUBLISHED: _l("Minutes published"),
+    MeetingState.CANCELLED: _l("Cancelled"),
 }
 
 
@@ -215,6 +217,11 @@ class Meeting(db.Model):
     notice_sent_on: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The röstlängd is taken when the meeting opens (6:39), then adjusted by the meeting.
+    register_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The written request this extra meeting answers (members or the auditor, see services).
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_requests.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -277,6 +284,35 @@ class Attendance(db.Model):
     represented_by: Mapped[User | None] = relationship(foreign_keys=[represented_by_id])
 
 
+class MeetingRequest(db.Model):
+    """A written request for an extra meeting: by the auditor, or by members (one tenth of them
+    sign it). Once it has enough signatures the board must convene within two weeks."""
+
+    __tablename__ = "meeting_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    by_auditor: Mapped[bool] = mapped_column(default=False)
+    # When the request became valid (the auditor's at once; the members' at the tenth).
+    received_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    signatures: Mapped[list[MeetingRequestSignature]] = relationship(
+        order_by="MeetingRequestSignature.id", cascade="all, delete-orphan"
+    )
+
+
+class MeetingRequestSignature(db.Model):
+    __tablename__ = "meeting_request_signatures"
+    __table_args__ = (UniqueConstraint("request_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("meeting_requests.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Motion(db.Model):
     """An item the meeting decides, with its kind, majority rule, ballot and result."""
 
@@ -317,6 +353,9 @@ class Motion(db.Model):
     setting_value: Mapped[str | None] = mapped_column(String(200))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("community_projects.id"))
     seats: Mapped[int] = mapped_column(default=1)
+    # Added after the notice went out: the meeting may discuss it but not decide it (the notice
+    # must name every matter the meeting decides).
+    is_discussion_only: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -472,6 +511,19 @@ class SecretVote(db.Model):
     choice: Mapped[str] = mapped_column(String(40))
 
 
+class SecretTally(db.Model):
+    """Secret ballot while the vote is open: only a count per choice (no row per ballot, so no
+    row order or row version pairs a choice with a receipt). Every row of the motion is written
+    by every ballot. When the vote closes the counts become `secret_votes` rows, in random
+    order."""
+
+    __tablename__ = "secret_tallies"
+
+    motion_id: Mapped[int] = mapped_column(ForeignKey("motions.id"), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(40), primary_key=True)
+    votes: Mapped[int] = mapped_column(default=0)
+
+
 class ProjectState(enum.StrEnum):
     PROPOSED = "proposed"
     APPROVED = "approved"
@@ -567,7 +619,9 @@ class YearClose(db.Model):
     costs_ore: Mapped[int]  # O
     surplus_ore: Mapped[int]  # S = F − C − O
     reserve_ore: Mapped[int]  # R
-    distributed_ore: Mapped[int]  # D = max(0, S − R)
+    # B: the result brought forward from earlier years (a carried loss is negative).
+    carried_ore: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    distributed_ore: Mapped[int]  # D = max(0, min(S − R, B + S))
     nights: Mapped[int]  # N
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

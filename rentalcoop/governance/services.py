@@ -12,10 +12,11 @@ The rules as implemented:
   when the statutes setting `postal_voting` allows it (6:6).
 - **Open ballots** keep one row per member and motion: a second ballot replaces the first. A
   personal vote replaces a proxy's or a postal vote; a proxy cannot replace a personal vote.
-- **Secret ballots** write a receipt (who) and a choice (what) in separate tables with nothing to
-  join them; a second ballot for the same member is refused, since the first choice cannot be
-  found to replace it. A member who wants to vote in person should revoke a proxy before the
-  holder uses it.
+- **Secret ballots** write a receipt (who) and a choice (what) in separate tables with nothing in
+  the database to join them. A personal vote still beats a proxy's or a postal vote (6:4): a
+  choice cast *for* a member is stored under a keyed hash of the motion and the member (the
+  application's secret key), so the member's own vote can find and replace it; the member's own
+  choice gets a random key. Any other second ballot for a member is refused.
 - **Jäv**: the member whose discharge a motion is about may not vote on it, in person, by proxy
   or as someone's proxy.
 - **Results** (6:33–36): abstentions are not votes cast. Simple majority: more than half of the
@@ -24,10 +25,30 @@ The rules as implemented:
   seat is decided by lot with a random seed stored on the motion, so the draw can be redone.
 - The chair opens and closes each vote; the board convenes and closes the meeting; the chair,
   the secretary and the adjusters sign the minutes, which are published when all have signed.
+  Chair, secretary and each adjuster are different people (6:39-40: the secretary writes the
+  minutes, the chair and at least one adjuster check them), so no one signature publishes them.
+- **A meeting that can be held**: the board cannot create one whose last notice day has passed,
+  nor an annual meeting for a closed year; it edits a meeting before the notice and cancels one
+  before it is held (6:18-19).
+- **The notice freezes the agenda** (6:18-19, the notice names the matters): a matter added after
+  it can be discussed, not decided, unless a further notice inside the window names it. A
+  member's motion received by the deadline goes on the notice and cannot be dropped by the board
+  (a member's right to have a matter dealt with; 6 kap., verify §).
+- **The röstlängd** is taken at the opening (present, represented by proxy, postal) and adjusted
+  by the meeting (6:39).
+- **Extra meetings on request** of the auditor or one tenth of the members: the board must
+  convene within two weeks, else Bolagsverket may (6 kap., verify §); `overdue_requests` lists
+  the late ones.
+- **Fees**: a fee decision applies from the day after the meeting at the earliest, so a version
+  is never in force before the decision (DESIGN §11: never backdated).
+- **The disposition** of the result is voted only after the accounts are adopted (13:3: the
+  result in the adopted balance sheet); a rejected accounts motion leaves it undecided.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 import secrets
 from collections import Counter
@@ -35,7 +56,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -61,12 +82,15 @@ from rentalcoop.governance.models import (
     MeetingFormat,
     MeetingKind,
     MeetingOfficer,
+    MeetingRequest,
+    MeetingRequestSignature,
     MeetingState,
     Motion,
     MotionKind,
     MotionState,
     OfficerRole,
     Proxy,
+    SecretTally,
     SecretVote,
     Vote,
 )
@@ -202,10 +226,16 @@ def create_meeting(
     changes_statutes: bool = False,
     motion_deadline: date | None = None,
     fiscal_year: int | None = None,
+    request: MeetingRequest | None = None,
+    today: date | None = None,
 ) -> tuple[Meeting, list[str]]:
-    """A draft meeting; an annual one gets its fixed agenda. Returns warnings to show."""
+    """A draft meeting; an annual one gets its fixed agenda. Returns warnings to show.
+
+    Refused when it could never be held: the notice window has already passed, or an annual
+    meeting for a year that is already closed."""
     kind, format = MeetingKind(kind), MeetingFormat(format)
     held_on = coop_date(starts_at)
+    today = today or coop_date()
     if format != MeetingFormat.DIGITAL and not venue.strip():
         # A hybrid meeting needs a physical venue too (6:14).
         raise GovernanceError(_l("A meeting held in person needs a venue."))
@@ -213,9 +243,11 @@ def create_meeting(
         raise GovernanceError(_l("Say how members join and vote online."))
     if motion_deadline is not None and motion_deadline >= held_on:
         raise GovernanceError(_l("The deadline for motions must be before the meeting."))
+    _check_can_be_held(kind, held_on, changes_statutes, today)
     warnings: list[str] = []
     if kind == MeetingKind.ORDINARY:
         fiscal_year = fiscal_year or held_on.year - 1
+        _check_year_not_closed(fiscal_year)
         deadline = annual_meeting_deadline(fiscal_year)
         if held_on > deadline:
             warnings.append(
@@ -240,12 +272,88 @@ def create_meeting(
         fiscal_year=fiscal_year,
         state=MeetingState.DRAFT,
         created_by_id=by.id,
+        requested_by_id=request.id if request is not None else None,
     )
     db.session.add(meeting)
     db.session.flush()
     if kind == MeetingKind.ORDINARY:
         _fixed_agenda(meeting, by)
     return meeting, warnings
+
+
+def _check_can_be_held(kind: str, held_on: date, changes_statutes: bool, today: date) -> None:
+    """A meeting whose last notice day is already past can never be lawfully convened."""
+    long = kind == MeetingKind.ORDINARY or changes_statutes
+    last = held_on - (NOTICE_LATEST_LONG if long else NOTICE_LATEST_SHORT)
+    if last < today:
+        raise GovernanceError(
+            _l(
+                "A meeting on %(day)s can no longer be convened: the notice had to go out by "
+                "%(last)s."
+            ),
+            day=held_on.isoformat(),
+            last=last.isoformat(),
+        )
+
+
+def _check_year_not_closed(fiscal_year: int) -> None:
+    from rentalcoop.ledger.services import is_year_closed
+
+    if is_year_closed(fiscal_year):
+        raise GovernanceError(
+            _l("The year %(year)s is already closed; its annual meeting has been held."),
+            year=fiscal_year,
+        )
+
+
+def edit_meeting(
+    meeting: Meeting,
+    *,
+    title: str,
+    starts_at: datetime,
+    venue: str = "",
+    join_info: str = "",
+    motion_deadline: date | None = None,
+    today: date | None = None,
+) -> Meeting:
+    """The board changes a meeting before its notice goes out (after the notice, a changed
+    time or place needs a new notice: cancel and convene again)."""
+    if meeting.state != MeetingState.DRAFT:
+        raise GovernanceError(
+            _l("The notice has gone out: cancel this meeting and convene a new one instead.")
+        )
+    held_on = coop_date(starts_at)
+    if MeetingFormat(meeting.format) != MeetingFormat.DIGITAL and not venue.strip():
+        raise GovernanceError(_l("A meeting held in person needs a venue."))
+    if MeetingFormat(meeting.format) != MeetingFormat.PHYSICAL and not join_info.strip():
+        raise GovernanceError(_l("Say how members join and vote online."))
+    if motion_deadline is not None and motion_deadline >= held_on:
+        raise GovernanceError(_l("The deadline for motions must be before the meeting."))
+    _check_can_be_held(meeting.kind, held_on, meeting.changes_statutes, today or coop_date())
+    meeting.title, meeting.starts_at, meeting.held_on = title.strip(), starts_at, held_on
+    meeting.venue, meeting.join_info = venue.strip(), join_info.strip()
+    meeting.motion_deadline = motion_deadline
+    db.session.flush()
+    return meeting
+
+
+def cancel_meeting(meeting: Meeting, at: datetime | None = None) -> None:
+    """The board calls off a meeting that has not been held; its motions are not decided."""
+    if meeting.state not in (MeetingState.DRAFT, MeetingState.CONVENED):
+        raise GovernanceError(_l("Only a meeting that has not been held can be cancelled."))
+    begun = db.session.scalar(
+        select(Motion.id)
+        .where(
+            Motion.meeting_id == meeting.id,
+            Motion.state.in_((MotionState.OPEN, MotionState.DECIDED)),
+        )
+        .limit(1)
+    )
+    if begun is not None:
+        raise GovernanceError(_l("The meeting has begun voting; it can no longer be cancelled."))
+    meeting.state = MeetingState.CANCELLED
+    meeting.cancelled_at = _now(at)
+    db.session.flush()
 
 
 def _fixed_agenda(meeting: Meeting, by: User) -> None:
@@ -264,7 +372,9 @@ def _fixed_agenda(meeting: Meeting, by: User) -> None:
             kind=MotionKind.DISPOSITION,
             title=str(_l("Disposition of the result %(year)s") % {"year": year}),
             fiscal_year=year,
-            reserve_ore=0,
+            # The board's proposal (13:3): the reserve of its draft close, kept in step with
+            # the draft until the vote opens (`close.save_draft`).
+            reserve_ore=_proposed_reserve(year),
         ),
     ]
     board = db.session.scalars(
@@ -296,6 +406,13 @@ def _fixed_agenda(meeting: Meeting, by: User) -> None:
     db.session.flush()
 
 
+def _proposed_reserve(year: int | None) -> int:
+    from rentalcoop.governance.models import YearClose
+
+    draft = db.session.get(YearClose, year) if year is not None else None
+    return draft.reserve_ore if draft is not None else 0
+
+
 def send_notice(meeting: Meeting, by: User, on: date | None = None) -> int:
     """Convene: date the notice, show it to members and queue it to each of them by mail, in
     their language. Refused outside the notice window. Returns how many mails were queued."""
@@ -303,12 +420,51 @@ def send_notice(meeting: Meeting, by: User, on: date | None = None) -> int:
         raise GovernanceError(_l("The notice for this meeting has already been sent."))
     on = on or coop_date()
     check_notice_date(meeting, on)
+    waiting = [m.title for m in meeting.motions if m.state == MotionState.SUBMITTED]
+    if waiting:
+        # The notice lists every matter; a member's motion that came in time goes on it.
+        raise GovernanceError(
+            _l("Put the members' motions on the agenda before the notice: %(items)s."),
+            items=", ".join(waiting),
+        )
     meeting.notice_sent_on = on
     meeting.state = MeetingState.CONVENED
     queued = 0
     for member in current_members():
         outbox.enqueue(
             f"meeting:{meeting.id}:notice:{member.id}",
+            member.email,
+            member.locale,
+            "meeting_notice",
+            meeting_id=meeting.id,
+        )
+        queued += 1
+    db.session.flush()
+    return queued
+
+
+def send_supplementary_notice(meeting: Meeting, by: User, on: date | None = None) -> int:
+    """A further notice naming the matters added since the first one, sent within the same
+    notice window: the meeting may then decide them. Returns how many mails were queued."""
+    if meeting.state != MeetingState.CONVENED:
+        raise GovernanceError(_l("Only a convened meeting takes a further notice."))
+    on = on or coop_date()
+    check_notice_date(meeting, on)
+    added = db.session.scalars(
+        select(Motion).where(
+            Motion.meeting_id == meeting.id,
+            Motion.is_discussion_only.is_(True),
+            Motion.state == MotionState.ON_AGENDA,
+        )
+    ).all()
+    if not added:
+        raise GovernanceError(_l("No matter has been added since the notice."))
+    for motion in added:
+        motion.is_discussion_only = False
+    queued = 0
+    for member in current_members():
+        outbox.enqueue(
+            f"meeting:{meeting.id}:notice:{on.isoformat()}:{member.id}",
             member.email,
             member.locale,
             "meeting_notice",
@@ -358,6 +514,13 @@ def set_officers(
     adjusters = list(adjusters)
     if not adjusters:
         raise GovernanceError(_l("The minutes need at least one adjuster."))
+    # The minutes are checked by someone other than who ran the meeting and wrote them (6:39-40:
+    # signed by the secretary, checked by the chair and at least one adjuster).
+    people = [chair.id, secretary.id, *(person.id for person in adjusters)]
+    if len(set(people)) != len(people):
+        raise GovernanceError(
+            _l("The chair, the secretary and each adjuster must be different people.")
+        )
     if meeting.state in (MeetingState.CLOSED, MeetingState.PUBLISHED):
         raise GovernanceError(_l("The meeting is over; its officers can no longer change."))
     for officer in list(meeting.officers):
@@ -452,6 +615,9 @@ def add_motion(
     motion = Motion(
         meeting_id=meeting.id,
         position=position,
+        # The notice names every matter the meeting decides; one added after it is discussed,
+        # not decided (a decision on it needs a new notice).
+        is_discussion_only=meeting.state != MeetingState.DRAFT,
         kind=kind,
         title=title.strip(),
         body=body.strip(),
@@ -482,8 +648,22 @@ def place_on_agenda(motion: Motion, *, accept: bool = True) -> None:
     """The board puts a member's motion on the agenda (or records that it did not)."""
     if motion.state != MotionState.SUBMITTED:
         raise GovernanceError(_l("This motion is not waiting for the board."))
+    if not accept and is_timely(motion):
+        # A member's motion received by the deadline must be dealt with by the meeting.
+        raise GovernanceError(
+            _l("This motion came in before the deadline: the meeting must deal with it.")
+        )
     motion.state = MotionState.ON_AGENDA if accept else MotionState.REJECTED_BY_BOARD
     db.session.flush()
+
+
+def motion_deadline(meeting: Meeting) -> date:
+    return meeting.motion_deadline or meeting.held_on - timedelta(days=1)
+
+
+def is_timely(motion: Motion) -> bool:
+    """A member's motion that came in by the meeting's deadline for motions."""
+    return coop_date(motion.created_at) <= motion_deadline(motion.meeting)
 
 
 def add_candidate(motion: Motion, user: User) -> Candidate:
@@ -608,14 +788,29 @@ def open_vote(motion: Motion, by: User, at: datetime | None = None) -> None:
         raise GovernanceError(_l("Votes are held only at a convened meeting."))
     if motion.state != MotionState.ON_AGENDA:
         raise GovernanceError(_l("This motion cannot be opened for voting now."))
+    if motion.is_discussion_only:
+        raise GovernanceError(
+            _l("This matter was added after the notice: it can be discussed, not decided.")
+        )
     if coop_date(_now(at)) < motion.meeting.held_on:
         raise GovernanceError(
             _l("Voting opens at the meeting, on %(day)s."), day=LazyDay(motion.meeting.held_on)
         )
     if motion.is_election and not motion.candidates:
         raise GovernanceError(_l("An election needs candidates."))
+    if motion.kind == MotionKind.DISPOSITION and not _accounts_adopted(motion.fiscal_year):
+        # The disposition is of the result in the adopted balance sheet (13:3).
+        raise GovernanceError(
+            _l("Adopt the accounts of %(year)s first: the disposition is of the adopted result."),
+            year=motion.fiscal_year,
+        )
     motion.state = MotionState.OPEN
     motion.opened_at = _now(at)
+    if motion.is_secret:
+        # Every choice's count exists from the start: no row appears with the first ballot.
+        for choice in valid_choices(motion):
+            if db.session.get(SecretTally, (motion.id, choice)) is None:
+                db.session.add(SecretTally(motion_id=motion.id, choice=choice, votes=0))
     db.session.flush()
 
 
@@ -716,15 +911,19 @@ def _cast_secret(motion, voter, principal, channel, choice) -> None:
         # two voters each waited for the other's share lock (a deadlock).
         db.session.execute(select(Motion.id).where(Motion.id == motion.id).with_for_update())
     already = db.session.scalar(
-        select(BallotReceipt.id).where(
+        select(BallotReceipt).where(
             BallotReceipt.motion_id == motion.id, BallotReceipt.member_id == principal.id
         )
     )
     if already is not None:
+        if channel == Channel.IN_PERSON and already.channel != Channel.IN_PERSON:
+            _replace_secret_ballot(motion, already, voter, choice)
+            return
         raise GovernanceError(
             _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
             name=principal.name,
         )
+    key = _replaceable_key(motion.id, principal.id)
     try:
         with db.session.begin_nested():
             db.session.add(
@@ -736,14 +935,80 @@ def _cast_secret(motion, voter, principal, channel, choice) -> None:
                 )
             )
             db.session.flush()
-            db.session.add(SecretVote(id=secrets.token_hex(16), motion_id=motion.id, choice=choice))
-            db.session.flush()
-            _blur_secret_votes(motion)
+            if channel != Channel.IN_PERSON:
+                # Kept (under keyed hashes) only so the member's own vote can replace it.
+                tag = _choice_tag(motion.id, principal.id, choice)
+                db.session.add(SecretVote(id=key, motion_id=motion.id, choice=tag))
+                db.session.flush()
+            _count_secret(motion, add=choice)
     except IntegrityError:
         raise GovernanceError(
             _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
             name=principal.name,
         ) from None
+
+
+def _replaceable_key(motion_id: int, principal_id: int) -> str:
+    """The key of a secret choice cast *for* a member (by proxy or by post), which their own
+    vote at the meeting replaces (a personal vote beats a proxy, 6:4).
+
+    A keyed hash: without the application's secret key it looks as random as any other key,
+    so the database alone still joins no choice to a member; the holder of a proxy knows the
+    choice anyway. A member's own vote gets a random key, which nothing can recompute."""
+    return _keyed(f"secret-vote:{motion_id}:{principal_id}")[:32]
+
+
+def _choice_tag(motion_id: int, principal_id: int, choice: str) -> str:
+    """The choice cast for a member, as a keyed hash: the database does not show it; the
+    member's own vote finds it by trying each choice."""
+    return _keyed(f"secret-choice:{motion_id}:{principal_id}:{choice}")[:40]
+
+
+def _keyed(message: str) -> str:
+    secret = current_app.config["SECRET_KEY"]
+    if isinstance(secret, str):
+        secret = secret.encode()
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _count_secret(motion: Motion, *, add: str, remove: str | None = None) -> None:
+    """Count a secret ballot: one statement writes every count of the motion, so each row
+    carries the same (the latest voter's) transaction and nothing says which one changed."""
+    delta = case((SecretTally.choice == add, 1), else_=0)
+    if remove is not None:
+        delta = delta - case((SecretTally.choice == remove, 1), else_=0)
+    db.session.execute(
+        update(SecretTally)
+        .where(SecretTally.motion_id == motion.id)
+        .values(votes=SecretTally.votes + delta)
+        .execution_options(synchronize_session=False)
+    )
+    _blur_secret_votes(motion)
+
+
+def _replace_secret_ballot(motion, receipt, voter, choice) -> None:
+    """The member votes in person after a proxy or a postal vote was cast for them: that choice
+    is taken out and theirs counted instead, still one ballot for the member."""
+    earlier = db.session.get(SecretVote, _replaceable_key(motion.id, receipt.member_id))
+    was = None
+    if earlier is not None:
+        was = next(
+            (
+                c
+                for c in valid_choices(motion)
+                if _choice_tag(motion.id, receipt.member_id, c) == earlier.choice
+            ),
+            None,
+        )
+    if was is None:  # cast before keys were replaceable: it cannot be found
+        raise GovernanceError(
+            _l("A secret ballot has already been cast for %(name)s; it cannot be changed."),
+            name=voter.name,
+        )
+    db.session.delete(earlier)
+    receipt.channel, receipt.cast_by_id = Channel.IN_PERSON, voter.id
+    db.session.flush()
+    _count_secret(motion, add=choice, remove=was)
 
 
 def _blur_secret_votes(motion: Motion) -> None:
@@ -762,13 +1027,25 @@ def _blur_secret_votes(motion: Motion) -> None:
             .where(SecretVote.motion_id == motion.id)
             .values(choice=SecretVote.choice)
             .execution_options(synchronize_session=False)
-        )
+        )  # the keyed rows of proxy and postal ballots (the counts are written together)
 
 
 def _settle_secret_votes(motion: Motion) -> None:
-    """When a secret vote closes, store its choices in key order (random), not in the order
-    they came: CLUSTER rewrites the table without the dead row versions (PostgreSQL)."""
-    if motion.is_secret and db.session.get_bind().dialect.name == "postgresql":
+    """When a secret vote closes, its counts become one `secret_votes` row per ballot, written
+    in one batch in random order (the keyed rows of proxy and postal ballots go); then CLUSTER
+    stores them in key order without dead row versions (PostgreSQL)."""
+    if not motion.is_secret:
+        return
+    db.session.execute(delete(SecretVote).where(SecretVote.motion_id == motion.id))
+    rows = [
+        SecretVote(id=secrets.token_hex(16), motion_id=motion.id, choice=choice)
+        for choice, count in tally(motion).items()
+        for _ in range(count)
+    ]
+    random.SystemRandom().shuffle(rows)
+    db.session.add_all(rows)
+    db.session.flush()
+    if db.session.get_bind().dialect.name == "postgresql":
         db.session.flush()
         try:
             with db.session.begin_nested():
@@ -800,6 +1077,178 @@ def _register(meeting: Meeting, member: User, channel: Channel, holder_id: int |
     db.session.flush()
 
 
+def take_register(
+    meeting: Meeting, present: Iterable[User], by: User, at: datetime | None = None
+) -> list[Attendance]:
+    """The röstlängd, taken when the meeting opens (6:39): the members present, those
+    represented by a valid proxy, and those who voted by post. The meeting may adjust it
+    afterwards (`adjust_register`); a member who votes is added as they vote."""
+    if not (is_chair(meeting, by) or by.is_board):
+        raise NotAllowed(_l("The chair or the board takes the voting register."))
+    if meeting.state != MeetingState.CONVENED:
+        raise GovernanceError(_l("The voting register is taken at a convened meeting."))
+    now = _now(at)
+    if coop_date(now) < meeting.held_on:
+        raise GovernanceError(
+            _l("The voting register is taken at the meeting, on %(day)s."),
+            day=LazyDay(meeting.held_on),
+        )
+    here = {person.id: person for person in present}
+    for person in here.values():
+        if not person.is_member:
+            raise GovernanceError(_l("%(name)s is not a member."), name=person.name)
+        _register(meeting, person, Channel.IN_PERSON, None)
+    proxies = db.session.scalars(
+        select(Proxy).where(Proxy.meeting_id == meeting.id, Proxy.revoked_at.is_(None))
+    ).all()
+    for proxy in proxies:
+        if proxy.principal_id in here or not proxy_is_valid(proxy, meeting):
+            continue
+        if proxy.holder_id in here and proxy.principal.is_member:
+            _register(meeting, proxy.principal, Channel.PROXY, proxy.holder_id)
+    meeting.register_taken_at = now
+    db.session.flush()
+    return voting_register(meeting)
+
+
+def adjust_register(
+    meeting: Meeting,
+    member: User,
+    channel: str | None,
+    by: User,
+    *,
+    holder: User | None = None,
+) -> None:
+    """The meeting adjusts the röstlängd: a member arrives, leaves (channel None) or is
+    represented by a proxy holder."""
+    if not (is_chair(meeting, by) or by.is_board):
+        raise NotAllowed(_l("The chair or the board keeps the voting register."))
+    if meeting.state != MeetingState.CONVENED or meeting.register_taken_at is None:
+        raise GovernanceError(_l("Take the voting register at the opening first."))
+    row = db.session.scalar(
+        select(Attendance).where(
+            Attendance.meeting_id == meeting.id, Attendance.member_id == member.id
+        )
+    )
+    if channel is None:
+        if row is not None:
+            db.session.delete(row)
+            db.session.flush()
+        return
+    channel = Channel(channel)
+    holder_id = None
+    if channel == Channel.PROXY:
+        proxy = live_proxy(meeting, principal_id=member.id)
+        if proxy is None or holder is None or proxy.holder_id != holder.id:
+            raise GovernanceError(_l("There is no valid proxy for %(name)s."), name=member.name)
+        holder_id = holder.id
+    if not member.is_member:
+        raise GovernanceError(_l("%(name)s is not a member."), name=member.name)
+    if row is None:
+        db.session.add(
+            Attendance(
+                meeting_id=meeting.id,
+                member_id=member.id,
+                channel=channel,
+                represented_by_id=holder_id,
+            )
+        )
+    else:
+        row.channel, row.represented_by_id = channel, holder_id
+    db.session.flush()
+
+
+# --- extra meetings on request ---------------------------------------------------------------
+
+CONVENE_WITHIN = timedelta(weeks=2)
+
+
+def signatures_needed() -> int:
+    """One tenth of all members with a vote, rounded up."""
+    return max(1, -(-len(current_members()) // 10))
+
+
+def request_extra_meeting(member: User, matter: str, today: date | None = None) -> MeetingRequest:
+    """A member asks for an extra meeting on a matter; it is valid once one tenth of the
+    members have signed it. The board must then convene within two weeks (the auditor or
+    one tenth of the members may require an extra meeting; if the board does not call it,
+    Bolagsverket may — lag 2018:672 6 kap., verify §)."""
+    if not member.is_member:
+        raise NotAllowed(_l("Only members ask for an extra meeting."))
+    if not matter.strip():
+        raise GovernanceError(_l("Say what the meeting is to decide."))
+    request = MeetingRequest(matter=matter.strip(), requested_by_id=member.id)
+    db.session.add(request)
+    db.session.flush()
+    sign_request(request, member, today=today)
+    return request
+
+
+def register_auditor_request(
+    board_member: User, matter: str, received_on: date | None = None
+) -> MeetingRequest:
+    """The board records the auditor's written request for an extra meeting: valid at once."""
+    if not board_member.is_board:
+        raise NotAllowed(_l("The board records the auditor's request."))
+    if not matter.strip():
+        raise GovernanceError(_l("Say what the meeting is to decide."))
+    request = MeetingRequest(
+        matter=matter.strip(),
+        requested_by_id=board_member.id,
+        by_auditor=True,
+        received_on=received_on or coop_date(),
+    )
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def sign_request(request: MeetingRequest, member: User, today: date | None = None) -> bool:
+    """A member supports the request. Returns whether the request is now valid."""
+    if not member.is_member:
+        raise NotAllowed(_l("Only members sign a request for an extra meeting."))
+    signed = db.session.scalar(
+        select(MeetingRequestSignature.id).where(
+            MeetingRequestSignature.request_id == request.id,
+            MeetingRequestSignature.member_id == member.id,
+        )
+    )
+    if signed is None:
+        db.session.add(MeetingRequestSignature(request_id=request.id, member_id=member.id))
+        db.session.flush()
+    count = db.session.scalar(
+        select(func.count()).where(MeetingRequestSignature.request_id == request.id)
+    )
+    if request.received_on is None and count >= signatures_needed():
+        request.received_on = today or coop_date()
+    db.session.flush()
+    return request.received_on is not None
+
+
+def convene_by(request: MeetingRequest) -> date | None:
+    """The last day for the board to convene the requested meeting (send its notice)."""
+    return request.received_on + CONVENE_WITHIN if request.received_on else None
+
+
+def overdue_requests(today: date | None = None) -> list[MeetingRequest]:
+    """Valid requests the board has not answered with a notice within two weeks."""
+    today = today or coop_date()
+    found = []
+    for request in db.session.scalars(
+        select(MeetingRequest).where(MeetingRequest.received_on.is_not(None))
+    ):
+        convened_meeting = db.session.scalar(
+            select(Meeting.id).where(
+                Meeting.requested_by_id == request.id,
+                Meeting.notice_sent_on.is_not(None),
+                Meeting.notice_sent_on <= convene_by(request),
+            )
+        )
+        if convened_meeting is None and today > convene_by(request):
+            found.append(request)
+    return found
+
+
 def has_voted(motion: Motion, member: User) -> bool:
     model = BallotReceipt if motion.is_secret else Vote
     return (
@@ -813,8 +1262,9 @@ def has_voted(motion: Motion, member: User) -> bool:
 def tally(motion: Motion) -> Counter:
     """Counted ballots per choice: one per member, whatever the channel."""
     if motion.is_secret:
-        query = select(SecretVote.choice, func.count()).where(SecretVote.motion_id == motion.id)
-        query = query.group_by(SecretVote.choice)
+        query = select(SecretTally.choice, SecretTally.votes).where(
+            SecretTally.motion_id == motion.id, SecretTally.votes > 0
+        )
     else:
         query = select(Vote.choice, func.count()).where(Vote.motion_id == motion.id)
         query = query.group_by(Vote.choice)
@@ -896,9 +1346,41 @@ def close_vote(
         _carry_out(motion, by, coop_date(now))
     motion.state = MotionState.DECIDED
     motion.closed_at = now
+    if motion.kind == MotionKind.ACCOUNTS and not motion.passed:
+        _no_disposition_without_accounts(motion, now)
     db.session.flush()
     _settle_secret_votes(motion)
     return motion
+
+
+def _accounts_adopted(year: int | None) -> bool:
+    return (
+        year is not None
+        and db.session.scalar(
+            select(Motion.id).where(
+                Motion.kind == MotionKind.ACCOUNTS,
+                Motion.fiscal_year == year,
+                Motion.state == MotionState.DECIDED,
+                Motion.passed.is_(True),
+            )
+        )
+        is not None
+    )
+
+
+def _no_disposition_without_accounts(accounts: Motion, now: datetime) -> None:
+    """The meeting did not adopt the accounts: it cannot dispose of their result (13:3). The
+    year's disposition at this meeting is recorded as not decided in favour; the result waits
+    for a meeting that adopts the accounts."""
+    for motion in accounts.meeting.motions:
+        if (
+            motion.kind == MotionKind.DISPOSITION
+            and motion.fiscal_year == accounts.fiscal_year
+            and motion.state == MotionState.ON_AGENDA
+        ):
+            motion.state = MotionState.DECIDED
+            motion.passed = False
+            motion.closed_at = now
 
 
 def _chairs_open_vote(motion: Motion, chair: User) -> str | None:
@@ -937,10 +1419,13 @@ def latest_fee_version() -> FeeScheduleVersion | None:
 def check_fee_effective_date(effective_from: date, meeting_day: date, today: date) -> None:
     """A new version starts no earlier than the meeting that decides it and today (never
     backdated), and after every existing version (versions never overlap)."""
-    if effective_from < meeting_day or effective_from < today:
+    # In force from the decision, never before it: a version applies from 00:00 of its first
+    # day, so the meeting's own day (the decision comes in the evening) is too early.
+    first = max(meeting_day, today) + timedelta(days=1)
+    if effective_from < first:
         raise FeeDecisionError(
             _l("A fee decision cannot apply before it is made: choose %(day)s or later."),
-            day=max(meeting_day, today).isoformat(),
+            day=first.isoformat(),
         )
     latest = latest_fee_version()
     if latest is not None and effective_from <= latest.effective_from:
@@ -991,7 +1476,12 @@ def close_meeting(meeting: Meeting, at: datetime | None = None) -> None:
     wait for the signatures."""
     if meeting.state != MeetingState.CONVENED:
         raise GovernanceError(_l("Only a convened meeting can be closed."))
-    undecided = [m for m in meeting.motions if m.state in (MotionState.ON_AGENDA, MotionState.OPEN)]
+    undecided = [
+        m
+        for m in meeting.motions
+        if (m.state == MotionState.OPEN)
+        or (m.state == MotionState.ON_AGENDA and not m.is_discussion_only)
+    ]
     if undecided:
         raise GovernanceError(
             _l("These items are not decided yet: %(items)s."),

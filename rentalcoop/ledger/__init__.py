@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("ledger", __name__, template_folder="templates")
 
-from rentalcoop.ledger import models, views  # noqa: E402, F401
+from rentalcoop.ledger import guards, models, views  # noqa: E402, F401

@@ -277,36 +277,67 @@ def post_stay_completed(booking: Booking) -> list[LedgerTransaction]:
     """The stay is over: earn its net fee and give its community share to the fund, split over
     its nights by fiscal year (DESIGN §5, §10), one transaction per year.
 
-    Nothing is posted for a booking whose cancellation already settled the fee."""
+    A year whose part was earned before (at its close, `post_stayed_nights`) is not posted
+    again. Nothing is posted for a booking whose cancellation already settled the fee."""
     if not _payment_posted(booking):
         raise LedgerError(_l("No payment has been posted for booking %(code)s."), code=booking.code)
     if find_transaction(booking_key(booking, "refund")) is not None:
         return []
-    nights_per_year = Counter(
-        (booking.check_in + timedelta(days=n)).year for n in range(booking.nights)
-    )
-    fee_by_year = allocate(booking.fee_net_ore, nights_per_year)
-    community_by_year = allocate(booking.community_ore, nights_per_year)
-    last_night = booking.check_out - timedelta(days=1)
     posted = []
-    for year in sorted(nights_per_year):
-        legs = [
-            Leg(Account.UNEARNED_FEE, None, fee_by_year[year]),
-            Leg(Account.SERVICE_FEE_REVENUE, None, -fee_by_year[year]),
-            Leg(Account.COMMUNITY_CONTRIBUTIONS, None, community_by_year[year]),
-            Leg(Account.COMMUNITY_FUND, booking.community_project_id, -community_by_year[year]),
-        ]
-        transaction = _post_unless_empty(
-            booking_key(booking, f"stay:{year}"),
-            TransactionKind.STAY_COMPLETED,
-            min(last_night, date(year, 12, 31)),
-            legs,
-            booking=booking,
-            memo=f"Booking {booking.code}, nights in {year}",
-        )
+    for year in sorted(_nights_per_year(booking)):
+        transaction = _post_stay_year(booking, year)
         if transaction is not None:
             posted.append(transaction)
     return posted
+
+
+def post_stayed_nights(booking: Booking, year: int) -> LedgerTransaction | None:
+    """Earn the part of a stay that falls in `year` before the stay is over: at the close of
+    `year` every night of it has been stayed, so its fee is that year's revenue (accrual, BFL
+    4:2 and K2/K3: a service is revenue as it is performed), and its nights count for that
+    year's patronage. The rest stays unearned until the stay completes (or is cancelled)."""
+    if not _payment_posted(booking):
+        return None
+    if find_transaction(booking_key(booking, "refund")) is not None:
+        return None
+    if year not in _nights_per_year(booking):
+        return None
+    return _post_stay_year(booking, year)
+
+
+def _nights_per_year(booking: Booking) -> Counter:
+    return Counter((booking.check_in + timedelta(days=n)).year for n in range(booking.nights))
+
+
+def _post_stay_year(booking: Booking, year: int) -> LedgerTransaction | None:
+    """One year's part of a stay's fee and community share (largest remainder over the nights
+    per year, so the parts always sum to the booking's amounts, whenever each is posted).
+
+    Dated the stay's last night in `year`. When `year` was closed without it (a stay that was
+    not yet paid or confirmed at the close), the part is earned in the year it is found, dated
+    today: the closed year stays untouched and the correction is traceable in the period it is
+    made (BFL 5:5, BFNAR 2013:2 p. 2.17-18)."""
+    key = booking_key(booking, f"stay:{year}")
+    existing = find_transaction(key)
+    if existing is not None:
+        return existing
+    nights_per_year = _nights_per_year(booking)
+    fee = allocate(booking.fee_net_ore, nights_per_year)[year]
+    community = allocate(booking.community_ore, nights_per_year)[year]
+    legs = [
+        Leg(Account.UNEARNED_FEE, None, fee),
+        Leg(Account.SERVICE_FEE_REVENUE, None, -fee),
+        Leg(Account.COMMUNITY_CONTRIBUTIONS, None, community),
+        Leg(Account.COMMUNITY_FUND, booking.community_project_id, -community),
+    ]
+    booked_on = min(booking.check_out - timedelta(days=1), date(year, 12, 31))
+    memo = f"Booking {booking.code}, nights in {year}"
+    if is_year_closed(year):
+        booked_on = _coop_date()
+        memo += f" (the year {year} was closed: earned {booked_on.isoformat()})"
+    return _post_unless_empty(
+        key, TransactionKind.STAY_COMPLETED, booked_on, legs, booking=booking, memo=memo
+    )
 
 
 def post_refund(
@@ -338,23 +369,19 @@ def post_refund(
         Leg(Account.VAT_PAYABLE, None, refund.fee_vat_ore),
         Leg(Account.GUEST_REFUND_PAYABLE, booking.guest_id, -refund.total_ore),
     ]
-    if _fee_earned(booking):
-        # A refund after the stay (a dispute): it takes back earned fee in the year it is posted.
-        legs += [
-            Leg(Account.SERVICE_FEE_REVENUE, None, refunded_fee_net),
-            Leg(Account.COMMUNITY_FUND, booking.community_project_id, refund.community_ore),
-            Leg(Account.COMMUNITY_CONTRIBUTIONS, None, -refund.community_ore),
-        ]
-    else:
-        kept_fee_net = booking.fee_net_ore - refunded_fee_net
-        kept_community = booking.community_ore - refund.community_ore
-        legs += [
-            # The whole deferred fee leaves UNEARNED_FEE: part refunded, the rest earned now.
-            Leg(Account.UNEARNED_FEE, None, booking.fee_net_ore),
-            Leg(Account.SERVICE_FEE_REVENUE, None, -kept_fee_net),
-            Leg(Account.COMMUNITY_CONTRIBUTIONS, None, kept_community),
-            Leg(Account.COMMUNITY_FUND, booking.community_project_id, -kept_community),
-        ]
+    # What is still unearned leaves UNEARNED_FEE; of the fee the coop keeps, what was not yet
+    # earned is earned now (a kept cancellation fee stays in F). When more was earned than is
+    # kept (a refund after the stay, or after the close earned a long stay's nights), the
+    # difference takes back revenue and the fund's share in the year the refund is posted.
+    earned_fee, given_community = _earned_so_far(booking)
+    kept_fee_net = booking.fee_net_ore - refunded_fee_net
+    kept_community = booking.community_ore - refund.community_ore
+    legs += [
+        Leg(Account.UNEARNED_FEE, None, booking.fee_net_ore - earned_fee),
+        Leg(Account.SERVICE_FEE_REVENUE, None, earned_fee - kept_fee_net),
+        Leg(Account.COMMUNITY_CONTRIBUTIONS, None, kept_community - given_community),
+        Leg(Account.COMMUNITY_FUND, booking.community_project_id, given_community - kept_community),
+    ]
     when = booking.cancelled_at or booking.paid_at
     return _post_unless_empty(
         key,
@@ -530,18 +557,23 @@ def _check_refund_fits(booking: Booking, refund: Refund, refunded_fee_net: int) 
         )
 
 
-def _fee_earned(booking: Booking) -> bool:
-    return (
-        db.session.scalar(
-            select(LedgerTransaction.id)
-            .where(
-                LedgerTransaction.booking_id == booking.id,
-                LedgerTransaction.kind == TransactionKind.STAY_COMPLETED,
-            )
-            .limit(1)
-        )
-        is not None
+def _earned_so_far(booking: Booking) -> tuple[int, int]:
+    """The fee earned and the community share given to the fund for this booking so far."""
+    revenue = func.sum(
+        case((LedgerEntry.account == Account.SERVICE_FEE_REVENUE, -LedgerEntry.amount_ore), else_=0)
     )
+    community = func.sum(
+        case(
+            (LedgerEntry.account == Account.COMMUNITY_CONTRIBUTIONS, LedgerEntry.amount_ore),
+            else_=0,
+        )
+    )
+    row = db.session.execute(
+        select(func.coalesce(revenue, 0), func.coalesce(community, 0))
+        .join(LedgerEntry.transaction)
+        .where(LedgerTransaction.booking_id == booking.id)
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 def _booking_balance(booking: Booking, account: Account, party_id: int | None) -> int:

@@ -8,11 +8,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from rentalcoop.accounts import services as accounts
-from rentalcoop.accounts.models import ApplicationState, Membership, MembershipApplication, User
+from rentalcoop.accounts.models import (
+    ApplicationState,
+    Membership,
+    MembershipApplication,
+    MembershipPeriod,
+    User,
+)
 from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
+from rentalcoop.listings.pricing import coop_date
 
 
 class MembershipError(DomainError):
@@ -47,21 +54,38 @@ def _next_member_number() -> int:
 
 
 def admit(user: User, board_member: User | None, joined_on: date | None = None) -> Membership:
-    """Make `user` a host-member with the next member number (or re-admit a former member)."""
-    joined_on = joined_on or utcnow().date()
-    if user.membership is not None:
-        if user.membership.is_current:
+    """Make `user` a host-member with the next member number (or re-admit a former member).
+
+    A returning member keeps their number and starts a new period; the earlier period is kept,
+    so its nights still count for that year's patronage and the register shows it (5 kap.).
+    Dates are days in Sweden (the cooperative's time zone), not UTC days."""
+    joined_on = joined_on or coop_date()
+    approver = board_member.id if board_member else None
+    membership = user.membership
+    if membership is not None:
+        if membership.is_current:
             raise MembershipError(_l("That person is already a member."))
-        # A returning member keeps their number; the new period starts today.
-        user.membership.joined_on = joined_on
-        user.membership.left_on = None
-        user.membership.approved_by_id = board_member.id if board_member else None
-        return user.membership
+        if joined_on < membership.left_on:
+            raise MembershipError(
+                _l("A new membership period cannot start before the last one ended (%(day)s)."),
+                day=membership.left_on.isoformat(),
+            )
+        membership.earlier_periods.append(
+            MembershipPeriod(
+                joined_on=membership.joined_on,
+                left_on=membership.left_on,
+                approved_by_id=membership.approved_by_id,
+            )
+        )
+        membership.joined_on, membership.left_on = joined_on, None
+        membership.approved_by_id = approver
+        db.session.flush()
+        return membership
     membership = Membership(
         user=user,
         member_number=_next_member_number(),
         joined_on=joined_on,
-        approved_by_id=board_member.id if board_member else None,
+        approved_by_id=approver,
     )
     db.session.add(membership)
     db.session.flush()
@@ -85,7 +109,10 @@ def leave(membership: Membership, on: date | None = None) -> None:
     """End a membership (the member keeps the account as a guest)."""
     if not membership.is_current:
         raise MembershipError(_l("That membership has already ended."))
-    membership.left_on = on or utcnow().date()
+    on = on or coop_date()
+    if on < membership.joined_on:
+        raise MembershipError(_l("A membership cannot end before it began."))
+    membership.left_on = on
 
 
 def create_municipality_account(name: str, email: str, password: str, locale: str = "sv") -> User:
@@ -100,7 +127,7 @@ def members() -> list[Membership]:
         db.session.scalars(
             select(Membership)
             .join(Membership.user)
-            .options(contains_eager(Membership.user))
+            .options(contains_eager(Membership.user), selectinload(Membership.earlier_periods))
             .order_by(Membership.member_number)
         )
     )

@@ -60,7 +60,6 @@ def test_board_convenes_members_vote_by_proxy_minutes_and_new_fee(app, page, liv
     page.locator("#venue").fill("Bygdegården, Storgatan 1")
     page.locator("#create-meeting").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Extra föreningsstämma om avgiften")
-    page.locator("#send-notice").click()
     page.locator("#chair").select_option(str(ids["board"]))
     page.locator("#secretary").select_option(str(ids["bertil"]))
     page.locator("#adjusters").select_option(str(ids["cecilia"]))
@@ -68,8 +67,10 @@ def test_board_convenes_members_vote_by_proxy_minutes_and_new_fee(app, page, liv
     page.locator("#motion-form #kind").select_option("fee")
     page.locator("#motion-form #title").fill("Sänk serviceavgiften till 12 %")
     page.locator("#fee_bps").fill("1200")
-    page.locator("#effective_from").fill(held_on.isoformat())
+    page.locator("#effective_from").fill((held_on + timedelta(days=1)).isoformat())
     page.locator("#add-motion").click()
+    # The notice goes out once the agenda is ready: it freezes the agenda (issue 14).
+    page.locator("#send-notice").click()
     snap("1-convened")
     with app.app_context():
         meeting = db.session.scalars(select(Meeting)).one()
@@ -92,7 +93,8 @@ def test_board_convenes_members_vote_by_proxy_minutes_and_new_fee(app, page, liv
         meeting.held_on = today
         meeting.starts_at = utcnow() - timedelta(hours=1)
         meeting.notice_sent_on = today - timedelta(weeks=3)
-        db.session.get(Motion, motion_id).effective_from = today
+        # A fee applies from the day after the decision at the earliest (issue 14).
+        db.session.get(Motion, motion_id).effective_from = today + timedelta(days=1)
         for proxy in meeting_proxies(meeting_id):
             proxy.signed_on = today - timedelta(weeks=3)
         db.session.commit()
@@ -138,18 +140,19 @@ def test_board_convenes_members_vote_by_proxy_minutes_and_new_fee(app, page, liv
     snap("3-minutes")
     with app.app_context():
         assert db.session.get(Meeting, meeting_id).state == MeetingState.PUBLISHED
-        assert pricing.fee_schedule_in_force().fee_bps == 1200
+        assert pricing.fee_schedule_in_force(today + timedelta(days=1)).fee_bps == 1200
+        assert pricing.fee_schedule_in_force().fee_bps == 1500  # not before the decision
 
-    # A quote made now, on or after the effective date, has the new 12 % fee.
+    # A quote made today, the day of the decision, still has the 15 % fee; tomorrow's has 12 %.
     check_in = today + timedelta(days=30)
     page.goto(
         f"/listings/{listing_id}?check_in={check_in}&check_out={check_in + timedelta(days=2)}"
         "&guests=1"
     )
     price_box = page.locator(".quote__table").first
-    expect(price_box).to_contain_text(money_in_swedish(app, 24_000))
-    expect(page.locator("#quote-total")).to_contain_text(money_in_swedish(app, 224_000))
-    snap("4-new-fee-quote")
+    expect(price_box).to_contain_text(money_in_swedish(app, 30_000))
+    expect(page.locator("#quote-total")).to_contain_text(money_in_swedish(app, 230_000))
+    snap("4-fee-quote-on-the-decision-day")
 
 
 def meeting_proxies(meeting_id: int):

@@ -6,6 +6,8 @@ from datetime import date, time, timedelta
 
 import pytest
 
+from rentalcoop.accounts.models import User
+from rentalcoop.extensions import db
 from rentalcoop.governance import services
 from rentalcoop.governance.models import MeetingKind
 from tests import factories
@@ -25,6 +27,7 @@ def convened(
     """A meeting convened five weeks ahead, with a chair, a secretary and one adjuster."""
     board = board or factories.user(board=True)
     meeting, _warnings = services.create_meeting(
+        today=held_on - timedelta(weeks=7),
         kind=kind,
         format="physical",
         title="Föreningsstämma",
@@ -43,6 +46,16 @@ def convened(
         adjusters=[factories.host()],
     )
     return meeting, chair
+
+
+def add_to_agenda(meeting, **fields):
+    """A motion added to a convened meeting and named in a further notice (sent the day of the
+    first one, inside the notice window), so the meeting may decide it."""
+    motion = services.add_motion(meeting, **fields)
+    if motion.state == "on_agenda" and motion.is_discussion_only:
+        board = db.session.get(User, meeting.created_by_id)
+        services.send_supplementary_notice(meeting, board, on=meeting.notice_sent_on)
+    return motion
 
 
 @pytest.fixture

@@ -66,8 +66,13 @@ def _approve_disposition(board, reserve_ore: int, year: int = 2025):
         kind=MeetingKind.ORDINARY, held_on=MEETING_DAY, board=board, fiscal_year=year
     )
     at = services.meeting_start(MEETING_DAY, time(19))
+    close.save_draft(year, reserve_ore)  # the board's proposal reaches the motion
+    accounts = next(m for m in meeting.motions if m.kind == "accounts")
+    services.open_vote(accounts, chair, at=at)
+    services.cast_vote(accounts, chair, "yes")
+    services.close_vote(accounts, chair, at=at)
     motion = next(m for m in meeting.motions if m.kind == "disposition")
-    motion.reserve_ore = reserve_ore
+    assert motion.reserve_ore == reserve_ore
     services.open_vote(motion, chair, at=at)
     services.cast_vote(motion, chair, "yes")
     services.close_vote(motion, chair, at=at)

@@ -10,7 +10,7 @@ from rentalcoop.governance import services
 from rentalcoop.governance.services import FeeDecisionError
 from rentalcoop.listings import pricing
 from tests import factories
-from tests.governance.conftest import convened
+from tests.governance.conftest import add_to_agenda, convened
 
 DECIDED = date(2027, 1, 20)  # X: the meeting
 EFFECTIVE = date(2027, 3, 1)  # Y: the new fee applies
@@ -19,7 +19,7 @@ EFFECTIVE = date(2027, 3, 1)  # Y: the new fee applies
 def _fee_motion(meeting, chair, **fields):
     fields.setdefault("fee_bps", 1200)
     fields.setdefault("effective_from", EFFECTIVE)
-    return services.add_motion(
+    return add_to_agenda(
         meeting,
         kind="fee",
         title="Sänk serviceavgiften till 12 %",
@@ -58,20 +58,29 @@ def test_passed_fee_motion_applies_from_its_date_only(ctx):
 def test_a_booking_made_before_keeps_the_old_rate(ctx):
     meeting, chair = convened(held_on=DECIDED)
     at = services.meeting_start(DECIDED, time(19))
-    motion = _fee_motion(meeting, chair, effective_from=DECIDED)
+    motion = _fee_motion(meeting, chair, effective_from=DECIDED + timedelta(days=1))
     services.open_vote(motion, chair, at=at)
     services.cast_vote(motion, chair, "yes")
     booking = factories.booking(created_at=at - timedelta(days=2), check_in=date(2027, 7, 1))
     services.close_vote(motion, chair, at=at)
     assert booking.fee_bps == 1500
-    later = factories.booking(created_at=at, check_in=date(2027, 8, 1))
+    # The morning of the meeting, before the decision, the old rate is in force.
+    morning = factories.booking(created_at=at - timedelta(hours=10), check_in=date(2027, 7, 10))
+    assert morning.fee_bps == 1500
+    later = factories.booking(created_at=at + timedelta(days=1), check_in=date(2027, 8, 1))
     assert later.fee_bps == 1200
+
+
+def test_a_fee_cannot_be_in_force_on_the_meeting_day_before_the_decision(ctx):
+    meeting, chair = convened(held_on=DECIDED)
+    with pytest.raises(FeeDecisionError):
+        _fee_motion(meeting, chair, effective_from=DECIDED)
 
 
 def test_community_share_motion_keeps_the_fee(ctx):
     meeting, chair = convened(held_on=DECIDED)
     at = services.meeting_start(DECIDED, time(19))
-    motion = services.add_motion(
+    motion = add_to_agenda(
         meeting,
         kind="community_share",
         title="Mer till bygden",

@@ -11,7 +11,7 @@ from rentalcoop import mail
 from rentalcoop.governance import fund, services
 from rentalcoop.governance.models import ProjectState
 from tests import factories
-from tests.governance.conftest import HELD_ON, convened
+from tests.governance.conftest import HELD_ON, add_to_agenda, convened
 
 
 def test_the_board_approves_projects_only_when_the_statutes_delegate_it(ctx):
@@ -30,7 +30,7 @@ def test_the_board_approves_projects_only_when_the_statutes_delegate_it(ctx):
 def test_the_meeting_approves_a_project(ctx, at_meeting):
     meeting, chair = convened()
     project = fund.propose_project(factories.host(), "Badbryggan")
-    motion = services.add_motion(
+    motion = add_to_agenda(
         meeting,
         kind="project",
         title="Godkänn Badbryggan",

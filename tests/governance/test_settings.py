@@ -15,7 +15,7 @@ from rentalcoop.listings import services as listings
 from rentalcoop.listings.models import ListingState
 from rentalcoop.listings.pricing import coop_date
 from tests import factories
-from tests.governance.conftest import convened
+from tests.governance.conftest import add_to_agenda, convened
 from tests.helpers import login, post_form, text_of
 
 
@@ -28,7 +28,7 @@ def test_a_passed_statutes_motion_changes_the_listing_cap(ctx, at_meeting):
         listings.change_state(second, ListingState.PUBLISHED, host)
 
     meeting, chair = convened(changes_statutes=True)
-    motion = services.add_motion(
+    motion = add_to_agenda(
         meeting,
         kind="statutes",
         title="Två annonser per värd",
@@ -53,7 +53,7 @@ def test_a_passed_statutes_motion_changes_the_listing_cap(ctx, at_meeting):
 
 def test_a_failed_statutes_motion_changes_nothing(ctx, at_meeting):
     meeting, chair = convened(changes_statutes=True)
-    motion = services.add_motion(
+    motion = add_to_agenda(
         meeting,
         kind="statutes",
         title="Fem annonser per värd",

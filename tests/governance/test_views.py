@@ -42,13 +42,15 @@ def live_meeting(app, people):
             venue="Bygdegården",
             join_info="https://meet.example.org",
             by=board,
+            today=today - timedelta(weeks=4),
         )
-        services.send_notice(meeting, board, on=today - timedelta(weeks=3))
-        secretary = db.session.get(factories.User, people["other"])
-        services.set_officers(meeting, chair=board, secretary=secretary, adjusters=[secretary])
         motion = services.add_motion(
             meeting, kind="other", title="Nya cykelställ", proposer=board, by_board=True
         )
+        services.send_notice(meeting, board, on=today - timedelta(weeks=3))
+        secretary = db.session.get(factories.User, people["other"])
+        adjuster = factories.host(email="adjuster@example.org")
+        services.set_officers(meeting, chair=board, secretary=secretary, adjusters=[adjuster])
         db.session.commit()
         return meeting.id, motion.id
 
@@ -173,7 +175,7 @@ def test_minutes_signed_only_by_officers(client, app, people, live_meeting):
     assert client.get(minutes).status_code == 403  # not published yet, not an officer
     assert post_form(client, f"{minutes}/sign", {}, form_url="/account").status_code == 403
     logout(client)
-    for email in ("board@example.org", "other@example.org"):
+    for email in ("board@example.org", "other@example.org", "adjuster@example.org"):
         login(client, email)
         assert post_form(client, f"{minutes}/sign", {}, form_url=minutes).status_code == 303
         logout(client)

@@ -26,13 +26,13 @@ from rentalcoop.governance.models import (
 from rentalcoop.governance.services import GovernanceError, NotAllowed, TieNeedsChair
 from rentalcoop.listings.pricing import coop_date
 from tests import factories
-from tests.governance.conftest import HELD_ON, convened
+from tests.governance.conftest import HELD_ON, add_to_agenda, convened
 
 
 def _motion(meeting, chair, at, **fields):
     fields.setdefault("kind", "other")
     fields.setdefault("title", "Köp en ny gräsklippare")
-    motion = services.add_motion(meeting, proposer=chair, by_board=True, **fields)
+    motion = add_to_agenda(meeting, proposer=chair, by_board=True, **fields)
     services.open_vote(motion, chair, at=at)
     return motion
 
@@ -73,6 +73,8 @@ def test_secret_choice_rows_cannot_be_joined_to_voters(ctx, at_meeting):
     motion = _motion(meeting, chair, at_meeting, ballot="secret")
     for choice in ("yes", "no", "yes"):
         services.cast_vote(motion, factories.host(), choice, at=at_meeting)
+    assert db.session.scalars(select(SecretVote.id)).all() == []  # counts only while open
+    services.close_vote(motion, chair, at=at_meeting)
     keys = db.session.scalars(select(SecretVote.id)).all()
     assert len(keys) == 3
     assert all(len(key) == 32 for key in keys)
@@ -99,11 +101,12 @@ def test_nothing_stored_joins_a_secret_choice_to_its_receipt(ctx, at_meeting):
         ).all()
         choices = set(
             db.session.scalars(
-                text("SELECT xmin::text FROM secret_votes WHERE motion_id = :m"), of_motion
+                text("SELECT xmin::text FROM secret_tallies WHERE motion_id = :m"), of_motion
             )
         )
+        assert db.session.scalar(text("SELECT count(*) FROM secret_votes")) == 0
         assert len(receipts) == 4
-        assert len(choices) == 1  # every choice carries the latest voter's transaction
+        assert len(choices) == 1  # every count carries the latest voter's transaction
         assert sum(xmin in choices for xmin in receipts) == 1  # only the latest voter's
     services.close_vote(motion, chair, at=at_meeting)
     db.session.commit()
@@ -205,9 +208,7 @@ def test_no_vote_on_ones_own_discharge(ctx, at_meeting):
 def test_postal_votes_only_when_the_statutes_allow(ctx, at_meeting):
     meeting, chair = convened()
     member = factories.host()
-    motion = services.add_motion(
-        meeting, kind="other", title="Ny logga", proposer=chair, by_board=True
-    )
+    motion = add_to_agenda(meeting, kind="other", title="Ny logga", proposer=chair, by_board=True)
     with pytest.raises(GovernanceError):
         services.cast_vote(motion, member, "yes", postal=True)
     services.set_setting(services.POSTAL_VOTING, "yes")
@@ -290,7 +291,7 @@ def test_secret_tie_needs_the_chairs_casting_vote(ctx, at_meeting):
 def test_statute_majorities_are_enforced_through_close(ctx, at_meeting):
     meeting, chair = convened(changes_statutes=True)
     with pytest.raises(GovernanceError):
-        services.add_motion(meeting, kind="statutes", title="x", proposer=chair, by_board=True)
+        add_to_agenda(meeting, kind="statutes", title="x", proposer=chair, by_board=True)
     motion = _motion(
         meeting,
         chair,
@@ -311,7 +312,7 @@ def test_statute_majorities_are_enforced_through_close(ctx, at_meeting):
 def test_election_most_votes_and_tie_by_recorded_lot(ctx, at_meeting):
     meeting, chair = convened()
     a, b, c = factories.host(), factories.host(), factories.host()
-    motion = services.add_motion(
+    motion = add_to_agenda(
         meeting,
         kind="election",
         title="Val av styrelseledamot",
@@ -344,7 +345,7 @@ def test_election_without_tie_needs_no_lot():
 
 def test_only_the_chair_opens_and_closes(ctx, at_meeting):
     meeting, chair = convened()
-    motion = services.add_motion(meeting, kind="other", title="x", proposer=chair, by_board=True)
+    motion = add_to_agenda(meeting, kind="other", title="x", proposer=chair, by_board=True)
     other_board = factories.user(board=True)
     with pytest.raises(NotAllowed):
         services.open_vote(motion, other_board, at=at_meeting)
@@ -379,6 +380,7 @@ def test_notice_window(ctx, kind, statutes, weeks_before, ok):
         join_info="https://meet.example.org/stamma",
         by=board,
         changes_statutes=statutes,
+        today=HELD_ON - timedelta(weeks=8),
     )
     on = HELD_ON - timedelta(weeks=weeks_before)
     if ok:
@@ -411,6 +413,7 @@ def test_annual_meeting_has_fixed_items_and_warns_when_late(ctx):
         starts_at=services.meeting_start(date(2026, 9, 1), time(18)),
         venue="Bygdegården",
         by=board,
+        today=date(2026, 7, 1),
     )
     kinds = [m.kind for m in meeting.motions]
     assert kinds == ["accounts", "disposition", "discharge", "election"]
@@ -424,7 +427,7 @@ def test_member_motions_before_the_deadline_then_the_board_places_them(ctx):
     meeting, chair = convened()
     meeting.motion_deadline = HELD_ON - timedelta(days=20)
     member = factories.host()
-    motion = services.add_motion(
+    motion = add_to_agenda(
         meeting,
         kind="other",
         title="Cykelställ",
@@ -434,7 +437,7 @@ def test_member_motions_before_the_deadline_then_the_board_places_them(ctx):
     )
     assert motion.state == "submitted"
     with pytest.raises(GovernanceError):
-        services.add_motion(
+        add_to_agenda(
             meeting,
             kind="other",
             title="För sent",
@@ -443,7 +446,7 @@ def test_member_motions_before_the_deadline_then_the_board_places_them(ctx):
             today=HELD_ON - timedelta(days=19),
         )
     with pytest.raises(NotAllowed):
-        services.add_motion(
+        add_to_agenda(
             meeting,
             kind="other",
             title="Gäst",
