@@ -16,6 +16,7 @@ from rentalcoop.bookings.models import Booking, BookingState
 from rentalcoop.extensions import db
 from rentalcoop.governance import close, costs, services
 from rentalcoop.governance.models import MeetingKind, MotionKind
+from rentalcoop.invariants import violations
 from rentalcoop.ledger import services as ledger
 from rentalcoop.ledger.models import Account, LedgerEntry, LedgerTransaction
 from rentalcoop.listings.pricing import coop_date
@@ -238,6 +239,8 @@ def test_two_whole_years_through_the_services(app, capsys):
         patronage = -balance[Account.PATRONAGE_PAYABLE]
         # Cash held = VAT owed + the fund's money + patronage owed + the equity kept.
         assert balance[Account.CASH] == vat + fund + patronage + result + retained
+        # And everything `flask check invariants` checks holds after the two years.
+        assert violations() == []
         print("statement (öre)")
         for name, amount in (
             ("guests paid", paid),
