@@ -124,15 +124,13 @@ def mine():
 
 def _listing_form(formdata=None, obj: Listing | None = None) -> tuple[ListingForm, dict]:
     areas = reads.area_rows()  # the header's district picker reads the same rows
-    kwargs = {}
-    if obj is not None:
-        kwargs = {
-            "obj": obj,
-            "area": obj.area.code,
-            "nightly_price": obj.nightly_price_ore,
-            "cleaning_fee": obj.cleaning_fee_ore,
-        }
-    form = ListingForm(formdata=formdata, **kwargs)
+    form = ListingForm(formdata=formdata, obj=obj)
+    if obj is not None and formdata is None:
+        # Set after construction: WTForms prefers the object's attribute of the same name
+        # (`area`, an Area) over keyword data, which left the district unchosen.
+        form.area.data = obj.area.code
+        form.nightly_price.data = obj.nightly_price_ore
+        form.cleaning_fee.data = obj.cleaning_fee_ore
     form.area.choices = [SelectChoice("", _("Choose a district"))] + [
         SelectChoice(a.code, a.name) for a in areas
     ]
