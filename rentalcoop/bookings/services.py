@@ -569,3 +569,12 @@ def reservations_of(
         if b.is_cancelled or b.state in (BookingState.DECLINED, BookingState.EXPIRED)
     ]
     return requests, upcoming, past, ended
+
+
+def open_request_count(host_id: int) -> int:
+    """How many requests to book wait for the host's answer (the header's badge)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.host_id == host_id, Booking.state == BookingState.REQUESTED)
+    )
