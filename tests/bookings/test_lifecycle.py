@@ -298,3 +298,35 @@ def test_a_host_is_shown_what_they_receive_after_a_refund(app, home):
     assert "<td>SEK 0.00</td>" in table
     assert f"<td>SEK {kept_payout / 100:,.2f}</td>" in table
     assert table.count(f"<td>SEK {payout / 100:,.2f}</td>") == 1  # only the stay that is kept
+
+
+def test_accepting_or_declining_a_request_is_confirmed_on_its_own_page(app, home):
+    """Issue 16, observation 6: Accept and Decline were one click in the list."""
+    with app.app_context():
+        listing = db.session.get(factories.Listing, home["listing"])
+        guest = db.session.get(factories.User, home["guest"])
+        first = factories.booking(listing=listing, guest=guest, state="requested").id
+        later = _stay(60)[0]
+        second = factories.booking(
+            listing=listing, guest=guest, state="requested", check_in=later
+        ).id
+        db.session.commit()
+    host = app.test_client()
+    login(host, "host@example.org")
+    for page in ("/host/reservations", f"/bookings/{first}"):
+        html = text_of(host.get(page))
+        assert f'action="/bookings/{first}/accept"' not in html, page
+        assert f'action="/bookings/{first}/decline"' not in html, page
+        assert f'href="/bookings/{first}/accept"' in html
+        assert f'href="/bookings/{first}/decline"' in html
+    accept_page = text_of(host.get(f"/bookings/{first}/accept?lang=en"))
+    assert "Accept this request?" in accept_page
+    decline_page = text_of(host.get(f"/bookings/{second}/decline?lang=en"))
+    assert 'name="reason"' in decline_page
+    url = f"/bookings/{first}/accept"
+    assert post_form(host, url, {}, form_url=url).status_code == 303
+    url = f"/bookings/{second}/decline"
+    assert post_form(host, url, {"reason": "Family visit"}, form_url=url).status_code == 303
+    with app.app_context():
+        assert db.session.get(Booking, first).state == BookingState.PENDING_PAYMENT
+        assert db.session.get(Booking, second).state == BookingState.DECLINED
