@@ -123,7 +123,8 @@ def submit_unchanged(client, url: str, action: str | None = None, **kwargs):
     candidates = [
         f
         for f in forms_of(page)
-        if f["method"].lower() == "post" and (action is None or f["action"] == action)
+        if f["method"].lower() == "post"
+        and (action is None or f["action"] == action)
         and not f["action"].endswith("/logout")
     ]
     assert candidates, f"no such form on {url}"

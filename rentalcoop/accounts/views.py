@@ -92,7 +92,7 @@ def register():
         return render_template("accounts/register.html", form=form), 422
     db.session.commit()
     _start_session(user)
-    flash(_("Welcome to the cooperative, %(name)s!", name=user.name), "success")
+    flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
     return redirect(url_for("main.index"), 303)
 
 

@@ -193,6 +193,12 @@ def request_booking(
         # Another booking holds one of the nights: the database refused the double booking.
         db.session.rollback()
         raise UnavailableError() from None
+    if message.strip():
+        # The guest's words open the booking's conversation, where the host answers them
+        # (the request mail already tells the host, so the thread sends no second one).
+        from rentalcoop.messaging import services as messaging
+
+        messaging.send_message(booking, guest, message, at=now, notify=False)
     if not instant:
         _mail(booking, "requested", listing.host)
     return booking

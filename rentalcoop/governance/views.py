@@ -539,9 +539,7 @@ def community_fund():
         "governance/community_fund.html",
         ledger=fund.fund_ledger(),
         projects=fund.projects((ProjectState.APPROVED,)),
-        proposed=fund.projects((ProjectState.PROPOSED,))
-        if current_user.is_authenticated and current_user.is_member
-        else [],
+        proposed=fund.projects((ProjectState.PROPOSED,)),
         form=ProjectForm() if current_user.is_authenticated and current_user.is_member else None,
         board_approves=services.setting_enabled(services.BOARD_APPROVES_PROJECTS),
         action=ActionForm(),

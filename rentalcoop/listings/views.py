@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -353,7 +354,17 @@ def block(listing_id: int):
     try:
         if form.action.data == "block":
             services.block_nights(listing, form.first.data, form.last.data)
-            message = _("The nights are blocked.")
+            booked = services.booked_nights_between(listing, form.first.data, form.last.data)
+            if booked:
+                message = ngettext(
+                    "The free nights are blocked. %(num)d night is booked by a guest and stays "
+                    "booked; to cancel a stay, open it from Reservations.",
+                    "The free nights are blocked. %(num)d nights are booked by guests and stay "
+                    "booked; to cancel a stay, open it from Reservations.",
+                    booked,
+                )
+            else:
+                message = _("The nights are blocked.")
         else:
             services.unblock_nights(listing, form.first.data, form.last.data)
             message = _("The nights are open for booking.")

@@ -40,7 +40,7 @@ def test_swedish_home_english_switch_register_logout_login(app, page, live_serve
     expect(form.get_by_label("Language")).to_have_value("en")
     snap("3-register")
     form.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Welcome to the cooperative, {NAME}!")
+    expect(page.get_by_role("status")).to_contain_text(f"Welcome, {NAME}! Your account is ready.")
     expect(page.locator(".account-menu summary")).to_contain_text(NAME)
     with app.app_context():
         person = db.session.scalars(select(User).filter_by(email=EMAIL)).one()

@@ -215,7 +215,9 @@ def test_a_board_member_cannot_end_their_own_membership(app):
         me = db.session.scalar(select(User).where(User.email == "board@example.org"))
         membership_id = me.membership.id
     board = _client_for(app, "board@example.org")
-    assert f'href="/board/members/{membership_id}/leave"' not in text_of(board.get("/board/members"))
+    assert f'href="/board/members/{membership_id}/leave"' not in text_of(
+        board.get("/board/members")
+    )
     url = f"/board/members/{membership_id}/leave"
     response = post_form(board, url, {"confirm": "y"}, form_url=url)
     assert response.status_code == 303
