@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from rentalcoop.bookings.models import Booking
 from rentalcoop.db import utcnow
 from rentalcoop.extensions import db
-from rentalcoop.bookings.models import Booking
 from rentalcoop.listings.models import Listing
 from tests import factories
 from tests.helpers import login
