@@ -129,3 +129,101 @@ def test_blocking_booked_nights_says_they_stay_booked(app, town):
     assert response.status_code == 303
     page = text_of(host.get(response.location))
     assert "3 nätter är bokade av gäster och förblir bokade" in page
+
+
+def test_the_journal_speaks_swedish_on_swedish_pages(app, town):
+    from datetime import date
+
+    from rentalcoop.governance import costs
+
+    with app.app_context():
+        listing = db.session.get(factories.Listing, town["listing"])
+        guest = db.session.get(factories.User, town["guest"])
+        board = factories.user(email="board@example.org", board=True)
+        booking = factories.booking(listing=listing, guest=guest, state="confirmed")
+        costs.enter_cost(date(coop_date().year, 1, 15), "it", 50_000, "Servrar", board)
+        db.session.commit()
+        code = booking.code
+    page = text_of(_signed_in(app, "board@example.org").get("/board/ledger/journal"))
+    assert f"Bokning {code}" in page
+    assert f"Booking {code}" not in page
+    assert "it: Servrar" not in page
+    assert ": Servrar" in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "bps"), [("15", 1500), ("12,5", 1250), ("12.25 %", 1225), ("0", 0)]
+)
+def test_the_board_types_fee_rates_in_per_cent(app, typed, bps):
+    from werkzeug.datastructures import MultiDict
+
+    from rentalcoop.governance.forms import MotionForm
+
+    with app.test_request_context("/", method="POST"):
+        form = MotionForm(formdata=MultiDict({"fee_bps": typed}), meta={"csrf": False})
+        form.fee_bps.validate(form)
+        assert form.fee_bps.data == bps
+        assert not form.fee_bps.errors
+
+
+@pytest.mark.parametrize("typed", ["150", "femton", "1,234"])
+def test_a_rate_that_is_not_a_percentage_is_refused(app, typed):
+    from werkzeug.datastructures import MultiDict
+
+    from rentalcoop.governance.forms import MotionForm
+
+    with app.test_request_context("/", method="POST"):
+        form = MotionForm(formdata=MultiDict({"fee_bps": typed}), meta={"csrf": False})
+        assert not form.fee_bps.validate(form)
+
+
+def test_the_board_types_the_reserve_in_kronor(app):
+    with app.app_context():
+        factories.user(email="board@example.org", board=True)
+        db.session.commit()
+    board = _signed_in(app, "board@example.org")
+    year = coop_date().year - 1
+    page = text_of(board.get(f"/board/close/{year}?lang=en"))
+    assert "Reserve R (kr)" in page
+    assert "öre" not in page.split("<form", 2)[-1].split("</form>")[0]
+    response = post_form(board, f"/board/close/{year}", {"reserve_ore": "1 500,50"})
+    assert response.status_code in (200, 303)
+    from rentalcoop.governance import close
+
+    with app.app_context():
+        assert close.year_close(year).reserve_ore == 150_050
+
+
+def test_patronage_csv_headers_are_words_in_the_readers_language(app):
+    from rentalcoop.governance.models import CloseState, PatronageShare, YearClose
+
+    with app.app_context():
+        board = factories.user(email="board@example.org", board=True, locale="sv")
+        year = coop_date().year - 1
+        db.session.add(
+            YearClose(
+                year=year,
+                state=CloseState.POSTED,
+                fees_ore=0,
+                community_ore=0,
+                costs_ore=0,
+                surplus_ore=12_345,
+                reserve_ore=0,
+                distributed_ore=12_345,
+                nights=3,
+            )
+        )
+        db.session.flush()
+        db.session.add(PatronageShare(year=year, member_id=board.id, nights=3, amount_ore=12_345))
+        db.session.commit()
+    client = _signed_in(app, "board@example.org")
+    body = client.get(f"/board/close/{year}.csv").get_data(as_text=True)
+    header, first = body.lstrip("\ufeff").splitlines()[:2]
+    assert "amount_ore" not in header
+    assert "Belopp (kr)" in header
+    assert first.endswith(";3;123,45;Bokförd")
+    statement = client.get(f"/member/statements/{year}.csv").get_data(as_text=True)
+    assert (
+        statement.lstrip("\ufeff").splitlines()[0] == "År;Bokade nätter;Per natt (kr);Belopp (kr)"
+    )
+    assert "123,45" in statement

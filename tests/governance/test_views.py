@@ -99,11 +99,12 @@ def test_only_the_board_convenes_enters_costs_and_closes(client, app, people, li
     response = post_form(
         client,
         "/board/costs",
-        {"spent_on": "2026-02-03", "category": "it", "amount_ore": "12345", "note": "Server"},
+        {"spent_on": "2026-02-03", "category": "it", "amount_ore": "123,45", "note": "Server"},
     )
     assert response.status_code == 303
     with app.app_context():
         cost = db.session.scalars(select(OperatingCost)).one()
+        assert cost.amount_ore == 12_345  # typed in kronor, kept in öre (issue 16)
         assert ledger.find_transaction(
             db.session.get(ledger.LedgerTransaction, cost.transaction_id).key
         )
