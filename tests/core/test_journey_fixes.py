@@ -227,3 +227,10 @@ def test_patronage_csv_headers_are_words_in_the_readers_language(app):
         statement.lstrip("\ufeff").splitlines()[0] == "År;Bokade nätter;Per natt (kr);Belopp (kr)"
     )
     assert "123,45" in statement
+
+
+def test_the_membership_page_explains_the_contribution_statutes_and_next_steps(app, town):
+    page = text_of(_signed_in(app, "guest@example.org").get("/membership?lang=en"))
+    assert "insats" in page
+    assert "statutes" in page
+    assert 'id="membership-next-steps"' in page
