@@ -37,6 +37,7 @@ def test_swedish_home_english_switch_register_logout_login(app, page, live_serve
     form.get_by_label("Email").fill(EMAIL)
     form.get_by_label("Password", exact=True).fill(PASSWORD)
     form.get_by_label("Repeat password").fill(PASSWORD)
+    form.get_by_label("I accept the terms of use and have read the privacy policy").check()
     expect(form.get_by_label("Language")).to_have_value("en")
     snap("3-register")
     form.get_by_role("button", name="Create account").click()
