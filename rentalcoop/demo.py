@@ -178,6 +178,9 @@ def load_demo_data() -> bool:
     _demo_stats_release()
     _demo_calendar_exports()
     load_demo_governance(board)
+    from rentalcoop.governance.demo import load_demo_meeting_today
+
+    load_demo_meeting_today(board)
     return True
 
 

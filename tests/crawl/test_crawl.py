@@ -159,10 +159,8 @@ def demo_url(tmp_path_factory, template_database):
 
 
 @pytest.fixture(scope="module")
-def walks(demo_url, tmp_path_factory):
-    """Load the demo town, then walk it as every role, recording what the catalog missed."""
-    from flask_babel import force_locale, get_translations
-
+def demo_app(demo_url, tmp_path_factory):
+    """The app on the demo town, loaded as `make run` loads it."""
     app = create_app(
         TestingConfig,
         SQLALCHEMY_DATABASE_URI=demo_url,
@@ -170,6 +168,17 @@ def walks(demo_url, tmp_path_factory):
     )
     result = app.test_cli_runner().invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def walks(demo_app):
+    """Walk the demo town as every role, recording what the catalog missed."""
+    from flask_babel import force_locale, get_translations
+
+    app = demo_app
     current: list = [None]
 
     def record(message: str) -> None:
@@ -179,7 +188,8 @@ def walks(demo_url, tmp_path_factory):
 
     with app.test_request_context("/"), force_locale("sv"):
         swedish = get_translations()
-    swedish._catalog = CatalogMisses(swedish._catalog, record)
+    plain = swedish._catalog
+    swedish._catalog = CatalogMisses(plain, record)
     # The hook itself is checked: a message the catalog lacks is recorded, one it has is not.
     probe = Walk("probe")
     current[0] = (probe, "probe")
@@ -193,8 +203,7 @@ def walks(demo_url, tmp_path_factory):
     try:
         yield {role: _walk(app, role, email, current) for role, email in ROLES.items()}
     finally:
-        with app.app_context():
-            db.engine.dispose()
+        swedish._catalog = plain
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -261,3 +270,78 @@ def test_the_nu_validator_finds_no_errors_on_any_page(walks, tmp_path):
         if m.get("type") == "error"
     ]
     assert not errors, f"{len(errors)} errors:\n" + "\n".join(sorted(set(errors))[:80])
+
+
+# --- the demo "today" (issue 16, build 4) -----------------------------------------------------
+
+
+def test_the_demo_day_has_requests_waiting_for_an_answer(demo_app):
+    from sqlalchemy import func, select
+
+    from rentalcoop.bookings.models import Booking, BookingState
+    from rentalcoop.db import utcnow
+    from rentalcoop.messaging.models import Message
+
+    with demo_app.app_context():
+        waiting = db.session.scalars(
+            select(Booking).where(
+                Booking.state == BookingState.REQUESTED, Booking.expires_at > utcnow()
+            )
+        ).all()
+        assert len(waiting) >= 3
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.booking_id.in_([b.id for b in waiting]))
+            )
+            >= 3
+        )
+        hosts = {b.host.email for b in waiting}
+    client = demo_app.test_client()
+    email = sorted(hosts)[0]
+    login(client, email, DEMO_PASSWORD)
+    page = client.get("/host/reservations").get_data(as_text=True)
+    assert "/accept" in page
+
+
+def test_the_demo_day_has_stays_whose_review_windows_are_open(demo_app):
+    from sqlalchemy import select
+
+    from rentalcoop.bookings.models import Booking, BookingState
+    from rentalcoop.db import utcnow
+    from rentalcoop.reviews.services import window_closes
+
+    with demo_app.app_context():
+        completed = db.session.scalars(
+            select(Booking).where(Booking.state == BookingState.COMPLETED)
+        ).all()
+        reviewable = [b for b in completed if window_closes(b) > utcnow()]
+        assert len(reviewable) >= 3
+        guest, booking_id = reviewable[0].guest.email, reviewable[0].id
+    client = demo_app.test_client()
+    login(client, guest, DEMO_PASSWORD)
+    assert client.get(f"/bookings/{booking_id}/review").status_code == 200
+
+
+def test_the_demo_day_has_a_meeting_in_progress_with_votes_a_secret_ballot_and_proxies(demo_app):
+    from sqlalchemy import select
+
+    from rentalcoop.governance.models import Meeting, MeetingState, MotionState, Proxy
+    from rentalcoop.listings.pricing import coop_date
+
+    with demo_app.app_context():
+        meeting = db.session.scalars(
+            select(Meeting).where(Meeting.state == MeetingState.CONVENED)
+        ).one()
+        assert meeting.held_on == coop_date()
+        open_motions = [m for m in meeting.motions if m.state == MotionState.OPEN]
+        assert len(open_motions) >= 2
+        assert any(m.ballot == "secret" for m in open_motions)
+        proxies = db.session.scalars(select(Proxy).where(Proxy.meeting_id == meeting.id)).all()
+        assert len(proxies) >= 2
+        meeting_id = meeting.id
+    client = demo_app.test_client()
+    login(client, "host1@example.org", DEMO_PASSWORD)
+    page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+    assert page.count('class="vote-form"') >= 2  # host1 may vote on both
