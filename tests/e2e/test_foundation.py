@@ -114,3 +114,34 @@ def test_phone_layout_fits_and_account_menu_keeps_its_name(app, page, live_serve
     expect(page.get_by_role("heading", name="Kontoinställningar", level=1)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     snap("account")
+
+
+@pytest.mark.parametrize("browser_context_args", [MOBILE], ids=["mobile"])
+def test_member_home_fits_a_phone(app, page, live_server, snap):
+    """Issue 16, observation 9: /member scrolled sideways at 390 px."""
+    from rentalcoop.governance.models import CloseState, PatronageShare, YearClose
+    from rentalcoop.listings.pricing import coop_date
+
+    with app.app_context():
+        host = factories.host(name="Maja Ek", email="maja@example.org")
+        year = coop_date().year - 1
+        db.session.add(
+            YearClose(
+                year=year,
+                state=CloseState.POSTED,
+                fees_ore=0,
+                community_ore=0,
+                costs_ore=0,
+                surplus_ore=123_456,
+                reserve_ore=0,
+                distributed_ore=123_456,
+                nights=40,
+            )
+        )
+        db.session.flush()
+        db.session.add(PatronageShare(year=year, member_id=host.id, nights=40, amount_ore=123_456))
+        db.session.commit()
+    login_in_browser(page, live_server, "maja@example.org", factories.PASSWORD)
+    page.goto("/member")
+    snap("member")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
