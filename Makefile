@@ -43,6 +43,11 @@ test: install-dev translations
 	  echo "Databases tested: SQLite only (set TEST_DATABASE_URL to include PostgreSQL)"; \
 	fi
 
+# Browser journeys (Debian's Chromium); screenshots of every step land in test-artifacts/e2e/.
+e2e: install-dev translations
+	$(PY) -m pytest -q -p no:cacheprovider -m e2e tests/e2e
+	@echo "Screenshots: test-artifacts/e2e/"
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -156,6 +156,9 @@ def register_blueprints(app: Flask) -> None:
     from rentalcoop.governance import bp as governance_bp  # meetings, fund, close (issue 6)
 
     app.register_blueprint(governance_bp)
+    from rentalcoop.identity import bp as identity_bp  # privacy, terms, contact (issue 16)
+
+    app.register_blueprint(identity_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -20,6 +20,9 @@ from rentalcoop.extensions import login_manager
 MUNICIPALITY_ENDPOINTS = {
     "static",
     "main.healthz",
+    "identity.privacy",
+    "identity.terms",
+    "identity.contact",
     "accounts.logout",
     "accounts.settings",
     "accounts.change_password",

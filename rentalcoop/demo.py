@@ -179,6 +179,9 @@ def load_demo_data() -> bool:
     _demo_calendar_exports()
     _demo_calendar_feeds()
     load_demo_governance(board)
+    from rentalcoop.governance.demo import load_demo_meeting_today
+
+    load_demo_meeting_today(board)
     return True
 
 

@@ -11,3 +11,11 @@ def safe_cell(value):
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def kronor(amount_ore: int) -> str:
+    """Öre as kronor with a decimal comma and no grouping (`-1234,50`), as Swedish Excel reads
+    a number."""
+    sign = "-" if amount_ore < 0 else ""
+    whole, ore = divmod(abs(amount_ore), 100)
+    return f"{sign}{whole},{ore:02d}"

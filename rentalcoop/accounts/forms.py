@@ -29,6 +29,10 @@ class RegisterForm(FlaskForm):
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
     locale = SelectField(_l("Language"), choices=_language_choices(), default="sv")
+    accept_terms = BooleanField(
+        _l("I accept the terms of use and have read the privacy policy"),
+        validators=[DataRequired(message=_l("Please accept the terms to create an account."))],
+    )
     submit = SubmitField(_l("Create account"))
 
 

@@ -57,6 +57,10 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The terms of use the person accepted at registration (identity.LegalText version), and
+    # when; None for accounts made before terms existed or by the board (municipality).
+    terms_version: Mapped[int | None]
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     membership: Mapped[Membership | None] = relationship(
         back_populates="user", uselist=False, foreign_keys="Membership.user_id"

@@ -46,8 +46,11 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def register_user(name: str, email: str, password: str, locale: str = "sv") -> User:
-    """Create a guest account, or explain why the email cannot be used."""
+def register_user(
+    name: str, email: str, password: str, locale: str = "sv", *, terms_version: int | None = None
+) -> User:
+    """Create a guest account, or explain why the email cannot be used. `terms_version` is the
+    version of the terms the person accepted (recorded with the time)."""
     if find_user_by_email(email) is not None:
         raise AccountError(
             _l("An account with that email already exists. Log in or reset your password.")
@@ -57,6 +60,8 @@ def register_user(name: str, email: str, password: str, locale: str = "sv") -> U
         email=normalise_email(email),
         password_hash=hash_password(password),
         locale=locale if locale in current_app.config["LANGUAGES"] else "sv",
+        terms_version=terms_version,
+        terms_accepted_at=utcnow() if terms_version is not None else None,
     )
     db.session.add(user)
     db.session.flush()

@@ -107,16 +107,22 @@ def register():
         return render_template(
             "accounts/register.html", form=form
         ), 422 if form.is_submitted() else 200
+    from rentalcoop.identity import services as identity  # the terms version in force
+
     try:
         user = services.register_user(
-            form.name.data, form.email.data, form.password.data, form.locale.data
+            form.name.data,
+            form.email.data,
+            form.password.data,
+            form.locale.data,
+            terms_version=identity.terms_version(),
         )
     except AccountError as err:
         form.email.errors.append(err.message)
         return render_template("accounts/register.html", form=form), 422
     db.session.commit()
     _start_session(user)
-    flash(_("Welcome to the cooperative, %(name)s!", name=user.name), "success")
+    flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
     return redirect(url_for("main.index"), 303)
 
 

@@ -64,6 +64,7 @@ def load_demo_bookings(rng: random.Random, board: User) -> int:
             elif check_out <= today:
                 made += _past(rng, listing, guest, check_in, check_out, party, board)
         db.session.commit()  # per listing: keeps the session's identity map (and flushes) small
+    made += _today(listings, guests, board, now)
     # History: complete the stays, pay the hosts (the board marks the manual payouts paid).
     while services.complete_due(now):
         pass
@@ -136,3 +137,48 @@ def _upcoming(rng, listing, guest, check_in, check_out, party, board, now) -> in
     booking.expires_at = created + timedelta(minutes=30)
     payments.record_payment_succeeded(booking, by=board, at=created + timedelta(minutes=9))
     return 1
+
+
+TODAY_REQUESTS = 6
+TODAY_REVIEWABLE = 6
+
+
+def _free(listing, check_in, check_out) -> bool:
+    return not availability.unavailable_nights(listing.id, check_in, check_out)
+
+
+def _today(listings, guests, board, now) -> int:
+    """What the demo day holds whenever it is loaded (issue 16, build 4): requests that wait
+    for their host's answer, and stays that ended two or three days ago, whose 14-day review
+    windows are open — the first hosts and guests (host1…, guest1…) have some of each."""
+    from rentalcoop.messaging import services as messaging
+
+    today = pricing.coop_date(now)
+    made = 0
+    for k, listing in enumerate(listings[:TODAY_REVIEWABLE]):
+        check_out = today - timedelta(days=2 + k % 2)
+        check_in = check_out - timedelta(days=2)
+        if not _free(listing, check_in, check_out):
+            continue
+        guest = guests[k % 5]
+        created = _instant(check_in - timedelta(days=20), 10)
+        booking = _priced(
+            listing, guest, check_in, check_out, 2, created, BookingState.PENDING_PAYMENT
+        )
+        booking.expires_at = created + timedelta(minutes=30)
+        payments.record_payment_succeeded(booking, by=board, at=created + timedelta(minutes=8))
+        made += 1
+    asking = [listing for listing in listings if not listing.is_instant_book]
+    for k, listing in enumerate(asking[:TODAY_REQUESTS]):
+        check_in = today + timedelta(days=21 + 3 * k)
+        check_out = check_in + timedelta(days=max(listing.min_nights, 2))
+        if not _free(listing, check_in, check_out):
+            continue
+        guest = guests[k % 5]
+        booking = _priced(listing, guest, check_in, check_out, 2, now, BookingState.REQUESTED)
+        booking.message = "Hej! Vi är två vuxna som gärna vill bo hos er den helgen."
+        booking.expires_at = now + timedelta(hours=20)
+        messaging.send_message(booking, guest, booking.message, at=now, notify=False)
+        made += 1
+    db.session.commit()
+    return made

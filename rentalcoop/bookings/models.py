@@ -215,6 +215,18 @@ class Booking(db.Model):
     def is_cancelled(self) -> bool:
         return self.state in CANCELLED_STATES
 
+    @property
+    def host_receives_ore(self) -> int:
+        """What the host gets for this booking: the accommodation less what a cancellation
+        refunded of the nights and the cleaning (the host bears those, DESIGN §5–§6); nothing
+        for a booking that never became a paid stay."""
+        if self.state in (BookingState.DECLINED, BookingState.EXPIRED):
+            return 0
+        if self.is_cancelled and self.paid_at is None:
+            return 0
+        kept = self.host_payout_ore - self.refund_nights_ore - self.refund_cleaning_ore
+        return max(kept, 0)
+
     def can_become(self, state: BookingState) -> bool:
         return BookingState(state) in TRANSITIONS[BookingState(self.state)]
 

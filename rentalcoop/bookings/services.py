@@ -230,6 +230,12 @@ def request_booking(
         # Another booking holds one of the nights: the database refused the double booking.
         db.session.rollback()
         raise UnavailableError() from None
+    if message.strip():
+        # The guest's words open the booking's conversation, where the host answers them
+        # (the request mail already tells the host, so the thread sends no second one).
+        from rentalcoop.messaging import services as messaging
+
+        messaging.send_message(booking, guest, message, at=now, notify=False)
     if not instant:
         _mail(booking, "requested", listing.host)
     return booking
@@ -629,3 +635,12 @@ def reservations_of(
         if b.is_cancelled or b.state in (BookingState.DECLINED, BookingState.EXPIRED)
     ]
     return requests, upcoming, past, ended
+
+
+def open_request_count(host_id: int) -> int:
+    """How many requests to book wait for the host's answer (the header's badge)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.host_id == host_id, Booking.state == BookingState.REQUESTED)
+    )

@@ -253,8 +253,6 @@ def reservations():
         upcoming=upcoming,
         past=past,
         ended=ended,
-        confirm_form=ConfirmForm(),
-        reason_form=ReasonForm(),
     )
 
 
@@ -264,12 +262,22 @@ def _host_booking(booking_id: int) -> Booking:
     return booking
 
 
-@bp.post("/bookings/<int:booking_id>/accept")
+def _answer_page(booking: Booking, form, *, accepting: bool, status: int = 200):
+    return (
+        render_template("bookings/answer.html", booking=booking, form=form, accepting=accepting),
+        status,
+    )
+
+
+@bp.route("/bookings/<int:booking_id>/accept", methods=["GET", "POST"])
 @login_required
 def accept(booking_id: int):
-    """The host accepts a request; the guest is asked to pay."""
+    """The host accepts a request (after seeing it once more); the guest is asked to pay."""
     booking = _host_booking(booking_id)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if request.method == "GET":
+        return _answer_page(booking, form, accepting=True)
+    if not form.validate_on_submit():
         abort(400)
     try:
         services.accept_request(booking, current_user)
@@ -280,14 +288,16 @@ def accept(booking_id: int):
     return redirect(url_for("bookings.reservations"), 303)
 
 
-@bp.post("/bookings/<int:booking_id>/decline")
+@bp.route("/bookings/<int:booking_id>/decline", methods=["GET", "POST"])
 @login_required
 def decline(booking_id: int):
-    """The host declines a request; the nights are free again."""
+    """The host declines a request, with a word to the guest; the nights are free again."""
     booking = _host_booking(booking_id)
     form = ReasonForm()
+    if request.method == "GET":
+        return _answer_page(booking, form, accepting=False)
     if not form.validate_on_submit():
-        abort(400)
+        return _answer_page(booking, form, accepting=False, status=422)
     try:
         services.decline_request(booking, current_user, form.reason.data or "")
     except BookingError as err:

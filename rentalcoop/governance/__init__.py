@@ -23,3 +23,11 @@ def choice_label(value: str) -> str:
     from rentalcoop.governance.models import CHOICE_LABELS, Choice
 
     return str(CHOICE_LABELS[Choice(value)])
+
+
+@bp.app_template_global()
+def last_fiscal_year() -> int:
+    """The fiscal year the board closes next: the calendar year before today's (DESIGN §10)."""
+    from rentalcoop.listings.pricing import coop_date
+
+    return coop_date().year - 1

@@ -144,3 +144,75 @@ def load_demo_governance(board: User) -> None:
         .values(sent_at=utcnow(), last_error="demo data: not sent")
     )
     db.session.commit()
+
+
+def load_demo_meeting_today(board: User) -> None:
+    """An extra meeting in progress on the day the demo is loaded (issue 16, build 4): convened
+    three weeks ago, started an hour ago, with an open vote, a secret ballot and registered
+    proxies, so voting, proxies and minutes can be tried at once. The first host-members have
+    not voted, so they can; others have."""
+    now = utcnow()
+    today = coop_date(now)
+    local = now.astimezone(services.COOP_TZ)
+    start = max(
+        local.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1),
+        local.replace(hour=0, minute=0, second=0, microsecond=0),
+    )
+    hosts = list(
+        db.session.scalars(
+            select(User).where(User.email.like("host%@example.org")).order_by(User.id)
+        )
+    )
+    meeting, _warnings = services.create_meeting(
+        kind=MeetingKind.EXTRA,
+        format="hybrid",
+        title="Extra föreningsstämma: badbrygga och samordnare",
+        starts_at=start.astimezone(UTC),
+        venue="Ekby bygdegård, Storgatan 1",
+        join_info="Länk till det digitala mötet finns i kallelsen.",
+        motion_deadline=today - timedelta(weeks=1),
+        by=board,
+    )
+    services.send_notice(meeting, board, on=today - timedelta(weeks=3))
+    services.set_officers(meeting, chair=board, secretary=hosts[10], adjusters=[hosts[11]])
+    open_motion = services.add_motion(
+        meeting,
+        kind=MotionKind.OTHER,
+        title="Föreningen bygger en badbrygga vid hamnen tillsammans med kommunen",
+        body="Styrelsen föreslår att föreningen bidrar med arbete och 20 000 kr.",
+        proposer=board,
+        by_board=True,
+        today=today - timedelta(weeks=3),
+    )
+    secret_motion = services.add_motion(
+        meeting,
+        kind=MotionKind.OTHER,
+        title="Föreningen anställer en samordnare på deltid",
+        body="Sluten omröstning, som stämman begärt.",
+        ballot="secret",
+        proposer=board,
+        by_board=True,
+        today=today - timedelta(weeks=3),
+    )
+    services.grant_proxy(
+        meeting, hosts[12], hosts[13], today - timedelta(days=3), registered_by=board
+    )
+    services.grant_proxy(
+        meeting, hosts[14], hosts[15], today - timedelta(days=2), registered_by=board
+    )
+    opened = now - timedelta(minutes=20)
+    for motion in (open_motion, secret_motion):
+        services.open_vote(motion, board, at=opened)
+    voters = hosts[5:12]  # host1…host5 and the board have not voted yet
+    for k, voter in enumerate(voters):
+        services.cast_vote(open_motion, voter, "no" if k == 3 else "yes", at=opened)
+        services.cast_vote(secret_motion, voter, "abstain" if k == 2 else "yes", at=opened)
+    services.cast_vote(open_motion, hosts[13], "yes", on_behalf_of=hosts[12], at=opened)
+    db.session.commit()
+    # The demo's members are not real: their notices are not mailed.
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.template == "meeting_notice")
+        .values(sent_at=utcnow(), last_error="demo data: not sent")
+    )
+    db.session.commit()

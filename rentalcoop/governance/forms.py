@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,7 +17,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from rentalcoop.forms import FlaskForm
 from rentalcoop.governance.models import (
@@ -29,10 +31,48 @@ from rentalcoop.governance.models import (
 )
 from rentalcoop.i18n import _l
 from rentalcoop.input_guard import INT4_MAX  # what the öre columns hold
+from rentalcoop.listings.forms import KronorField
 
 
 def _choices(labels) -> list[SelectChoice]:
     return [SelectChoice(str(key), label) for key, label in labels.items()]
+
+
+class PercentField(StringField):
+    """A rate typed in per cent (`15` or `12,5`), as hosts type kronor; `data` is the basis
+    points the fee schedule stores (1 % = 100 bps)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        kwargs.setdefault("validators", [Optional()])
+        super().__init__(*args, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        whole, rest = divmod(self.data, 100)
+        return f"{whole}" if rest == 0 else f"{whole},{rest:02d}".rstrip("0")
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        text = valuelist[0].strip().replace("%", "").replace(",", ".").strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            rate = Decimal(text)
+        except InvalidOperation:
+            rate = None
+        if rate is None or not rate.is_finite() or rate != rate.quantize(Decimal("0.01")):
+            self.data = None
+            raise ValueError(_l("Enter a percentage, like 15 or 12,5."))
+        if not 0 <= rate <= 100:
+            self.data = None
+            raise ValueError(_l("Enter a percentage between 0 and 100."))
+        self.data = int(rate * 100)
 
 
 class MeetingForm(FlaskForm):
@@ -59,14 +99,8 @@ class MotionForm(FlaskForm):
     body = TextAreaField(_l("Proposal and reasons"), validators=[Optional(), Length(max=10_000)])
     majority = SelectField(_l("Majority needed"), choices=_choices(MAJORITY_LABELS))
     is_secret = BooleanField(_l("Secret ballot"))
-    fee_bps = IntegerField(
-        _l("New service fee in basis points (1500 = 15 %)"),
-        validators=[Optional(), NumberRange(min=0, max=10_000)],
-    )
-    community_bps = IntegerField(
-        _l("New community share in basis points of the net fee (5000 = 50 %)"),
-        validators=[Optional(), NumberRange(min=0, max=10_000)],
-    )
+    fee_bps = PercentField(_l("New service fee (% of the price)"))
+    community_bps = PercentField(_l("New community share (% of the net fee)"))
     effective_from = DateField(_l("Applies to bookings made from"), validators=[Optional()])
     project_id = SelectField(_l("Project"), coerce=int, choices=[], validate_choice=False)
     setting_key = SelectField(
@@ -133,16 +167,15 @@ class ProjectForm(FlaskForm):
 class CostForm(FlaskForm):
     spent_on = DateField(_l("Date"), validators=[InputRequired()])
     category = SelectField(_l("Category"), choices=_choices(COST_CATEGORY_LABELS))
-    amount_ore = IntegerField(
-        _l("Amount in öre (12 345 kr = 1234500)"),
-        validators=[InputRequired(), NumberRange(min=1, max=INT4_MAX)],
+    amount_ore = KronorField(
+        _l("Amount (kr)"), validators=[InputRequired()], min_ore=1, max_ore=INT4_MAX
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Enter the cost"))
 
 
 class ReserveForm(FlaskForm):
-    reserve_ore = IntegerField(
-        _l("Reserve R in öre"), validators=[InputRequired(), NumberRange(min=0, max=INT4_MAX)]
+    reserve_ore = KronorField(
+        _l("Reserve R (kr)"), validators=[InputRequired()], min_ore=0, max_ore=INT4_MAX
     )
     submit = SubmitField(_l("Save the draft"))

@@ -43,7 +43,7 @@ from rentalcoop.governance.models import (
 )
 from rentalcoop.i18n import _
 from rentalcoop.listings.pricing import coop_date
-from rentalcoop.spreadsheet import safe_cell
+from rentalcoop.spreadsheet import kronor, safe_cell
 
 
 def _meeting_or_404(meeting_id: int) -> Meeting:
@@ -539,9 +539,7 @@ def community_fund():
         "governance/community_fund.html",
         ledger=fund.fund_ledger(),
         projects=fund.projects((ProjectState.APPROVED,)),
-        proposed=fund.projects((ProjectState.PROPOSED,))
-        if current_user.is_authenticated and current_user.is_member
-        else [],
+        proposed=fund.projects((ProjectState.PROPOSED,)),
         form=ProjectForm() if current_user.is_authenticated and current_user.is_member else None,
         board_approves=services.setting_enabled(services.BOARD_APPROVES_PROJECTS),
         action=ActionForm(),
@@ -669,9 +667,10 @@ def year_close_csv(year: int):
     if row is None:
         abort(404)
     names = close.share_names(year)
-    lines = [("member_id", "name", "nights", "amount_ore", "state")]
+    state = _("Posted") if row.state == "posted" else _("Draft")
+    lines = [(_("Member id"), _("Name"), _("Booked nights"), _("Amount (kr)"), _("Status"))]
     lines += [
-        (s.member_id, names.get(s.member_id, ""), s.nights, s.amount_ore, row.state)
+        (s.member_id, names.get(s.member_id, ""), s.nights, kronor(s.amount_ore), state)
         for s in row.shares
     ]
     return _csv(lines, f"patronage-{year}.csv")
@@ -688,8 +687,13 @@ def statement_csv(year: int):
     per_night = close.per_night_ore(row)
     return _csv(
         [
-            ("year", "nights", "ore_per_night", "amount_ore"),
-            (year, share.nights, per_night if per_night is not None else "", share.amount_ore),
+            (_("Year"), _("Booked nights"), _("Per night (kr)"), _("Amount (kr)")),
+            (
+                year,
+                share.nights,
+                kronor(per_night) if per_night is not None else "",
+                kronor(share.amount_ore),
+            ),
         ],
         f"statement-{year}.csv",
     )

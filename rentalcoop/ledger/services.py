@@ -35,6 +35,7 @@ The community fund receives money only once the coop has earned it, so the publi
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -852,3 +853,31 @@ def journal_lines(year: int | None = None, *, batch: int = 2000) -> Iterator[Jou
                 tx.memo,
             )
         last_id = rows[-1][0].id
+
+
+_BOOKING_MEMO = re.compile(r"^Booking (?P<code>[A-Z0-9]+)(?:, nights in (?P<year>\d{4}))?$")
+_PATRONAGE_MEMO = re.compile(r"^Patronage refund (?P<year>\d{4}) \(motion (?P<motion>\d+)\)$")
+
+
+def memo_text(memo: str) -> str:
+    """A posted memo in the reader's language. Memos are written once, in English, and never
+    changed (the ledger is append-only), so the page translates the ones the app writes."""
+    if match := _BOOKING_MEMO.match(memo or ""):
+        if match["year"]:
+            return _("Booking %(code)s, nights in %(year)s", code=match["code"], year=match["year"])
+        return _("Booking %(code)s", code=match["code"])
+    if match := _PATRONAGE_MEMO.match(memo or ""):
+        return _(
+            "Patronage refund %(year)s (motion %(motion)s)",
+            year=match["year"],
+            motion=match["motion"],
+        )
+    category, sep, note = (memo or "").partition(": ")
+    if sep:
+        from rentalcoop.governance.models import COST_CATEGORY_LABELS, CostCategory
+
+        try:
+            return f"{COST_CATEGORY_LABELS[CostCategory(category)]}: {note}"
+        except ValueError:
+            pass
+    return memo or ""

@@ -14,7 +14,7 @@ from rentalcoop.input_guard import YEAR_MAX, YEAR_MIN, query_int
 from rentalcoop.ledger import bp, services
 from rentalcoop.ledger.models import ACCOUNT_LABELS, TRANSACTION_KIND_LABELS, Account
 from rentalcoop.listings.pricing import coop_date
-from rentalcoop.spreadsheet import safe_cell
+from rentalcoop.spreadsheet import kronor, safe_cell
 
 JOURNAL_PER_PAGE = 50
 CSV_COLUMNS = (
@@ -72,6 +72,7 @@ def journal():
         labels=labels,
         account_labels=ACCOUNT_LABELS,
         kind_labels=TRANSACTION_KIND_LABELS,
+        memo_text=services.memo_text,
     )
 
 
@@ -120,11 +121,3 @@ def _drain(buffer: io.StringIO) -> str:
     buffer.seek(0)
     buffer.truncate()
     return text
-
-
-def kronor(amount_ore: int) -> str:
-    """Öre as kronor with a decimal comma and no grouping (`-1234,50`), as Swedish Excel reads
-    a number."""
-    sign = "-" if amount_ore < 0 else ""
-    whole, ore = divmod(abs(amount_ore), 100)
-    return f"{sign}{whole},{ore:02d}"

@@ -260,6 +260,10 @@ class BlockForm(RangeForm):
 
 
 class PriceForm(RangeForm):
+    # The calendar page shows this form beside the block form: ids of their own (the names,
+    # which the server reads, stay `first` and `last`).
+    first = DateField(_l("First night"), validators=[InputRequired()], id="price-first")
+    last = DateField(_l("Last night"), validators=[InputRequired()], id="price-last")
     price = KronorField(
         _l("Price per night (kr)"),
         validators=[Optional()],

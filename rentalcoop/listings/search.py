@@ -138,6 +138,7 @@ def _shape_and_params(criteria: Criteria, today: date) -> tuple[_Shape, dict]:
         rules = availability.stay_rule_values(criteria.check_in, criteria.check_out, today)
         stay = "none" if rules is None else "rules"
         params.update(rules or {}, check_in=criteria.check_in, check_out=criteria.check_out)
+        params.setdefault("stay_nights", (criteria.check_out - criteria.check_in).days)
     shape = _Shape(
         area=criteria.area_id is not None,
         guests=bool(criteria.guests),
@@ -197,9 +198,14 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
     return where
 
 
-def _order(sort: Sort) -> list:
+def _order(sort: Sort, stay: bool = False) -> list:
     if sort == Sort.NEWEST:
         return [Listing.published_at.desc(), Listing.id.desc()]
+    if stay:
+        # With dates the cards show the stay's total: order by it (nights × price + cleaning;
+        # per-night prices are applied to the page's order below, issue 16).
+        nights = bindparam("stay_nights", type_=Integer)
+        return [Listing.nightly_price_ore * nights + Listing.cleaning_fee_ore, Listing.id]
     return [Listing.nightly_price_ore, Listing.id]
 
 
@@ -249,7 +255,7 @@ def _page_statement(shape: _Shape, sort: Sort) -> Select:
         select(*columns)
         .outerjoin(ListingPhoto, ListingPhoto.id == first_photo)
         .where(*_conditions(shape))
-        .order_by(*_order(sort))
+        .order_by(*_order(sort, shape.stay))
         .offset(bindparam("skip"))
         .limit(bindparam("take"))
     )
@@ -314,6 +320,13 @@ def search(criteria: Criteria, today: date | None = None, page_size: int = PAGE_
             criteria.guests or 1,
             priced_nights=[row.id for row in found if row.a_priced_night is not None],
         )
+        if criteria.sort == Sort.PRICE:
+            # Per-night prices can change a total: the page lists what it shows in order.
+            def total(row) -> tuple[int, int]:
+                quote = results.quotes.get(row.id)
+                return (quote.total_ore if quote else 2**62, row.id)
+
+            results.listings = sorted(found, key=total)
     return results
 
 

@@ -244,6 +244,22 @@ def block_nights(listing: Listing, first: date, last: date) -> int:
     return len(new)
 
 
+def booked_nights_between(listing: Listing, first: date, last: date) -> int:
+    """How many of the nights first…last a booking holds: blocking them changes nothing for
+    those guests, and the host should be told so rather than "blocked"."""
+    from rentalcoop.bookings.models import BookedNight
+
+    return db.session.scalar(
+        select(func.count())
+        .select_from(BookedNight)
+        .where(
+            BookedNight.listing_id == listing.id,
+            BookedNight.night >= first,
+            BookedNight.night <= last,
+        )
+    )
+
+
 def unblock_nights(listing: Listing, first: date, last: date) -> int:
     """Open the nights first…last again (bookings and imported blocks are not touched)."""
     _nights(first, last)

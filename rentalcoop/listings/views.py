@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -126,15 +127,13 @@ def mine():
 
 def _listing_form(formdata=None, obj: Listing | None = None) -> tuple[ListingForm, dict]:
     areas = reads.area_rows()  # the header's district picker reads the same rows
-    kwargs = {}
-    if obj is not None:
-        kwargs = {
-            "obj": obj,
-            "area": obj.area.code,
-            "nightly_price": obj.nightly_price_ore,
-            "cleaning_fee": obj.cleaning_fee_ore,
-        }
-    form = ListingForm(formdata=formdata, **kwargs)
+    form = ListingForm(formdata=formdata, obj=obj)
+    if obj is not None and formdata is None:
+        # Set after construction: WTForms prefers the object's attribute of the same name
+        # (`area`, an Area) over keyword data, which left the district unchosen.
+        form.area.data = obj.area.code
+        form.nightly_price.data = obj.nightly_price_ore
+        form.cleaning_fee.data = obj.cleaning_fee_ore
     form.area.choices = [SelectChoice("", _("Choose a district"))] + [
         SelectChoice(a.code, a.name) for a in areas
     ]
@@ -357,7 +356,17 @@ def block(listing_id: int):
     try:
         if form.action.data == "block":
             services.block_nights(listing, form.first.data, form.last.data)
-            message = _("The nights are blocked.")
+            booked = services.booked_nights_between(listing, form.first.data, form.last.data)
+            if booked:
+                message = ngettext(
+                    "The free nights are blocked. %(num)d night is booked by a guest and stays "
+                    "booked; to cancel a stay, open it from Reservations.",
+                    "The free nights are blocked. %(num)d nights are booked by guests and stay "
+                    "booked; to cancel a stay, open it from Reservations.",
+                    booked,
+                )
+            else:
+                message = _("The nights are blocked.")
         else:
             services.unblock_nights(listing, form.first.data, form.last.data)
             message = _("The nights are open for booking.")

@@ -22,3 +22,15 @@ def inject_header_areas():
             return []
 
     return {"header_areas": header_areas}
+
+
+@bp.app_template_global()
+def home_url() -> str:
+    """Where "home" is for the reader: the statistics for a municipality account (it may see
+    nothing else, DESIGN §1), the start page for everyone else."""
+    from flask import url_for
+    from flask_login import current_user
+
+    if current_user.is_authenticated and current_user.is_municipality:
+        return url_for("stats.index")
+    return url_for("main.index")

@@ -1,4 +1,12 @@
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
@@ -23,6 +31,13 @@ class DecisionForm(FlaskForm):
 
 
 class LeaveForm(FlaskForm):
+    """Ending a membership takes a vote and a share away: the board confirms it on a page of
+    its own, not with one click on the register."""
+
+    confirm = BooleanField(
+        _l("Yes, this membership ends today"),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
+    )
     submit = SubmitField(_l("End membership"))
 
 

@@ -105,10 +105,16 @@ def decide_application(
         admit(application.user, board_member)
 
 
-def leave(membership: Membership, on: date | None = None) -> None:
-    """End a membership (the member keeps the account as a guest)."""
+def leave(membership: Membership, on: date | None = None, *, by: User | None = None) -> None:
+    """End a membership (the member keeps the account as a guest). A board member does not end
+    their own from the register: another board member records it, so nobody drops out of the
+    board's own count by a slip."""
     if not membership.is_current:
         raise MembershipError(_l("That membership has already ended."))
+    if by is not None and by.id == membership.user_id:
+        raise MembershipError(
+            _l("You cannot end your own membership here. Another board member records it.")
+        )
     on = on or coop_date()
     if on < membership.joined_on:
         raise MembershipError(_l("A membership cannot end before it began."))

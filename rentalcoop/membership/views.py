@@ -54,7 +54,6 @@ def _register_page(municipality_form: MunicipalityAccountForm | None = None):
         members=services.members(),
         applications=services.applications(ApplicationState.PENDING),
         decision_form=DecisionForm(),
-        leave_form=LeaveForm(),
         municipality_form=(
             MunicipalityAccountForm() if municipality_form is None else municipality_form
         ),
@@ -89,15 +88,17 @@ def decide(application_id: int):
     return redirect(url_for("membership.register"), 303)
 
 
-@bp.post("/board/members/<int:membership_id>/leave")
+@bp.route("/board/members/<int:membership_id>/leave", methods=["GET", "POST"])
 @role_required(Role.BOARD)
 def leave(membership_id: int):
-    """Record that a member has left."""
+    """Record that a member has left, once the board member has confirmed it."""
     membership = db.session.get(Membership, membership_id) or abort(404)
-    if not LeaveForm().validate_on_submit():
-        abort(400)
+    form = LeaveForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("membership/leave.html", membership=membership, form=form), status
     try:
-        services.leave(membership)
+        services.leave(membership, by=current_user)
     except MembershipError as err:
         flash(err.message, "error")
         return redirect(url_for("membership.register"), 303)

@@ -79,8 +79,11 @@ def thread(booking: Booking) -> list[Message]:
     )
 
 
-def send_message(booking: Booking, sender: User, body: str, at: datetime | None = None) -> Message:
-    """Add a message to the booking's thread and tell the other party (throttled)."""
+def send_message(
+    booking: Booking, sender: User, body: str, at: datetime | None = None, *, notify: bool = True
+) -> Message:
+    """Add a message to the booking's thread and tell the other party (throttled; not at all
+    with `notify=False`, when another mail already says it, such as a request's)."""
     now = _now(at)
     if not is_party(booking, sender):
         raise MessageError(_l("Only the guest and the host of this booking can write here."))
@@ -104,7 +107,7 @@ def send_message(booking: Booking, sender: User, body: str, at: datetime | None 
     # Replying means the other side's messages have been read.
     mark_read(booking, sender, at=now)
     db.session.flush()
-    if _should_notify(booking, recipient_id, now):
+    if notify and _should_notify(booking, recipient_id, now):
         message.notified_at = now
         outbox.enqueue(
             f"message:{message.id}",

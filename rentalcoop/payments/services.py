@@ -297,11 +297,11 @@ def schedule_payout(booking: Booking) -> Payout:
     payout = payout_of(booking)
     if payout is not None:
         return payout
-    kept = booking.host_payout_ore - booking.refund_nights_ore - booking.refund_cleaning_ore
+    kept = booking.host_receives_ore
     payout = Payout(
         booking_id=booking.id,
         host_id=booking.host_id,
-        amount_ore=max(kept, 0),
+        amount_ore=kept,
         state=PayoutState.SCHEDULED if kept > 0 else PayoutState.CANCELLED,
         due_at=payout_due_at(booking),
     )

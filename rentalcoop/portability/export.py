@@ -62,7 +62,7 @@ def columns(obj, *, exclude: set[str] = frozenset()) -> dict:
 
 def _csv_cell(value):
     if isinstance(value, list | dict):
-        value = json.dumps(value, ensure_ascii=False)
+        value = json.dumps(value, ensure_ascii=False, default=_plain)
     return safe_cell(value)
 
 

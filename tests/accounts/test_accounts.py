@@ -13,6 +13,7 @@ NEW = {
     "password": "a long enough password",
     "confirm": "a long enough password",
     "locale": "en",
+    "accept_terms": "y",
 }
 
 

@@ -269,3 +269,64 @@ def test_my_trips_and_reservations_pages(app, home):
     assert "Gustav Gäst" in text_of(host.get("/host/reservations"))
     # A guest without a membership has no reservations page.
     assert guest.get("/host/reservations").status_code == 403
+
+
+def test_a_host_is_shown_what_they_receive_after_a_refund(app, home):
+    """Issue 16, observation 4: a stay the host cancelled (the guest got everything back)
+    still showed the host the full payout, in the reservations table and on the booking."""
+    from rentalcoop.bookings.cancellation import CancelledBy
+
+    with app.app_context():
+        listing = db.session.get(factories.Listing, home["listing"])
+        guest = db.session.get(factories.User, home["guest"])
+        host = db.session.get(factories.User, home["host"])
+        refunded = factories.booking(listing=listing, guest=guest, state="confirmed")
+        services.cancel_booking(refunded, CancelledBy.HOST, host, reason="Water damage")
+        kept = factories.booking(
+            listing=listing, guest=guest, state="confirmed", check_in=_stay(60)[0]
+        )
+        db.session.commit()
+        refunded_id, payout = refunded.id, refunded.host_payout_ore
+        assert refunded.refund_total_ore == refunded.total_ore
+        kept_payout = kept.host_payout_ore
+    client = app.test_client()
+    login(client, "host@example.org")
+    page = text_of(client.get(f"/bookings/{refunded_id}?lang=en")).replace("\xa0", " ")
+    assert "You receive SEK 0.00 for this booking." in page
+    assert f"SEK {payout / 100:,.2f}" not in page.split('id="host-receives"')[1].split("</p>")[0]
+    table = text_of(client.get("/host/reservations?lang=en")).replace("\xa0", " ")
+    assert "<td>SEK 0.00</td>" in table
+    assert f"<td>SEK {kept_payout / 100:,.2f}</td>" in table
+    assert table.count(f"<td>SEK {payout / 100:,.2f}</td>") == 1  # only the stay that is kept
+
+
+def test_accepting_or_declining_a_request_is_confirmed_on_its_own_page(app, home):
+    """Issue 16, observation 6: Accept and Decline were one click in the list."""
+    with app.app_context():
+        listing = db.session.get(factories.Listing, home["listing"])
+        guest = db.session.get(factories.User, home["guest"])
+        first = factories.booking(listing=listing, guest=guest, state="requested").id
+        later = _stay(60)[0]
+        second = factories.booking(
+            listing=listing, guest=guest, state="requested", check_in=later
+        ).id
+        db.session.commit()
+    host = app.test_client()
+    login(host, "host@example.org")
+    for page in ("/host/reservations", f"/bookings/{first}"):
+        html = text_of(host.get(page))
+        assert f'action="/bookings/{first}/accept"' not in html, page
+        assert f'action="/bookings/{first}/decline"' not in html, page
+        assert f'href="/bookings/{first}/accept"' in html
+        assert f'href="/bookings/{first}/decline"' in html
+    accept_page = text_of(host.get(f"/bookings/{first}/accept?lang=en"))
+    assert "Accept this request?" in accept_page
+    decline_page = text_of(host.get(f"/bookings/{second}/decline?lang=en"))
+    assert 'name="reason"' in decline_page
+    url = f"/bookings/{first}/accept"
+    assert post_form(host, url, {}, form_url=url).status_code == 303
+    url = f"/bookings/{second}/decline"
+    assert post_form(host, url, {"reason": "Family visit"}, form_url=url).status_code == 303
+    with app.app_context():
+        assert db.session.get(Booking, first).state == BookingState.PENDING_PAYMENT
+        assert db.session.get(Booking, second).state == BookingState.DECLINED

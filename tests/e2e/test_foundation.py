@@ -21,13 +21,15 @@ PASSWORD = "a long enough password"
 def test_swedish_home_english_switch_register_logout_login(app, page, live_server, snap):
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "sv")
-    expect(page.get_by_role("banner").get_by_role("button", name="Sök")).to_be_visible()
+    # One search landmark: on the start page the search form is the page's own (issue 16).
+    expect(page.get_by_role("search")).to_have_count(1)
+    expect(page.get_by_role("main").get_by_role("button", name="Sök")).to_be_visible()
     expect(page.get_by_role("banner").get_by_role("link", name="Skapa konto")).to_be_visible()
     snap("1-home-sv")
 
     page.get_by_role("banner").get_by_role("link", name="EN", exact=True).click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("banner").get_by_role("button", name="Search")).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("button", name="Search")).to_be_visible()
     snap("2-home-en")
 
     page.get_by_role("banner").get_by_role("link", name="Sign up").click()
@@ -37,10 +39,11 @@ def test_swedish_home_english_switch_register_logout_login(app, page, live_serve
     form.get_by_label("Email").fill(EMAIL)
     form.get_by_label("Password", exact=True).fill(PASSWORD)
     form.get_by_label("Repeat password").fill(PASSWORD)
+    form.get_by_label("I accept the terms of use and have read the privacy policy").check()
     expect(form.get_by_label("Language")).to_have_value("en")
     snap("3-register")
     form.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Welcome to the cooperative, {NAME}!")
+    expect(page.get_by_role("status")).to_contain_text(f"Welcome, {NAME}! Your account is ready.")
     expect(page.locator(".account-menu summary")).to_contain_text(NAME)
     with app.app_context():
         person = db.session.scalars(select(User).filter_by(email=EMAIL)).one()
@@ -113,3 +116,34 @@ def test_phone_layout_fits_and_account_menu_keeps_its_name(app, page, live_serve
     expect(page.get_by_role("heading", name="Kontoinställningar", level=1)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     snap("account")
+
+
+@pytest.mark.parametrize("browser_context_args", [MOBILE], ids=["mobile"])
+def test_member_home_fits_a_phone(app, page, live_server, snap):
+    """Issue 16, observation 9: /member scrolled sideways at 390 px."""
+    from rentalcoop.governance.models import CloseState, PatronageShare, YearClose
+    from rentalcoop.listings.pricing import coop_date
+
+    with app.app_context():
+        host = factories.host(name="Maja Ek", email="maja@example.org")
+        year = coop_date().year - 1
+        db.session.add(
+            YearClose(
+                year=year,
+                state=CloseState.POSTED,
+                fees_ore=0,
+                community_ore=0,
+                costs_ore=0,
+                surplus_ore=123_456,
+                reserve_ore=0,
+                distributed_ore=123_456,
+                nights=40,
+            )
+        )
+        db.session.flush()
+        db.session.add(PatronageShare(year=year, member_id=host.id, nights=40, amount_ore=123_456))
+        db.session.commit()
+    login_in_browser(page, live_server, "maja@example.org", factories.PASSWORD)
+    page.goto("/member")
+    snap("member")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"

@@ -66,7 +66,7 @@ def test_board_convenes_members_vote_by_proxy_minutes_and_new_fee(app, page, liv
     page.locator("#save-officers").click()
     page.locator("#motion-form #kind").select_option("fee")
     page.locator("#motion-form #title").fill("Sänk serviceavgiften till 12 %")
-    page.locator("#fee_bps").fill("1200")
+    page.locator("#fee_bps").fill("12")
     page.locator("#effective_from").fill((held_on + timedelta(days=1)).isoformat())
     page.locator("#add-motion").click()
     # The notice goes out once the agenda is ready: it freezes the agenda (issue 14).

@@ -160,3 +160,22 @@ def test_host_publishes_with_photo_and_blocks_guest_finds_free_dates_only(
     expect(page.locator(f"#listing-{listing_id}")).to_have_count(0)
     page.goto(f"/?area=N01&check_in={check_in}&check_out={check_out}&guests=5")
     expect(page.locator(f"#listing-{listing_id}")).to_have_count(0)
+
+
+def test_radio_buttons_are_radio_sized_and_sit_beside_their_labels(app, page, live_server, snap):
+    """Issue 16, observation 7: `.field input:not([type=checkbox])` gave radios width 100%."""
+    with app.app_context():
+        factories.area(code="N01", name="Norrmalm")
+        factories.host(email="vard@example.org", name="Vera Värd")
+        db.session.commit()
+    login_in_browser(page, live_server, "vard@example.org", factories.PASSWORD)
+    page.goto("/host/listings/new")
+    radios = page.locator("#listing-form input[type=radio]")
+    assert radios.count() >= 7  # property type and cancellation policy
+    for index in range(radios.count()):
+        radio = radios.nth(index)
+        box = radio.bounding_box()
+        label = radio.locator("xpath=following-sibling::span[1]").bounding_box()
+        assert box["width"] < 40, box
+        assert abs((box["y"] + box["height"] / 2) - (label["y"] + label["height"] / 2)) < 20
+    snap("radios")

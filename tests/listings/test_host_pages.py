@@ -15,7 +15,7 @@ from rentalcoop.extensions import db
 from rentalcoop.listings.models import BlockedNight, Listing, ListingPhoto, ListingState, NightPrice
 from rentalcoop.listings.pricing import coop_date
 from tests import factories
-from tests.helpers import csrf_token, login, post_form, text_of
+from tests.helpers import csrf_token, login, post_form, submit_unchanged, text_of
 from tests.listings.images import jpeg_with_exif, png, webp
 
 
@@ -505,3 +505,25 @@ def test_editing_a_published_listing_does_not_recheck_the_cap(app, rctx, setting
         services.change_state(first, ListingState.PUBLISHED, host)  # archived is final
     with pytest.raises(services.ListingError):
         services.update_listing(first, {"title": "Tre"})
+
+
+def test_editing_a_listing_saves_unchanged_the_first_time(app, client, setting):
+    """Issue 16, observation 2: the edit form opened with no district chosen (the form got
+    the Area object before the code), so saving it unchanged said "required"."""
+    with app.app_context():
+        host = db.session.get(factories.User, setting["host"])
+        area = db.session.scalar(select(factories.Area).filter_by(code=setting["area"]))
+        home = factories.listing(
+            host=host, area=area, street_address="Sjövägen 1", description="Vid sjön."
+        )
+        db.session.commit()
+        listing_id = home.id
+    login(client, "anna@example.org")
+    before = _listing(app, listing_id)
+    page = text_of(client.get(f"/host/listings/{listing_id}/edit"))
+    assert re.search(rf'<option selected value="{setting["area"]}">', page)
+    response = submit_unchanged(client, f"/host/listings/{listing_id}/edit")
+    assert response.status_code == 303, text_of(response)
+    after = _listing(app, listing_id)
+    assert after.area_id == before.area_id
+    assert after.nightly_price_ore == before.nightly_price_ore

@@ -551,3 +551,30 @@ def test_a_registered_night_source_blocks_search_calendars_and_checks(app, clien
     assert taken == {start + timedelta(days=1): "imported"}
     page = text_of(client.get(f"/listings/{listing_id}"))
     assert f'data-night="{(start + timedelta(days=1)).isoformat()}" data-state="imported"' in page
+
+
+def test_lowest_price_with_dates_sorts_by_the_total_shown(app):
+    """Issue 16, observation 9: with dates the cards show the stay's total, but the list was
+    ordered by the nightly price: a cheap night with a large cleaning fee came first."""
+    from datetime import timedelta
+
+    from rentalcoop.listings.pricing import coop_date
+    from rentalcoop.listings.search import Criteria, search
+
+    with app.app_context():
+        area = factories.area()
+        cheap_night = factories.listing(
+            area=area, nightly_price_ore=50_000, cleaning_fee_ore=90_000
+        )
+        dear_night = factories.listing(area=area, nightly_price_ore=60_000, cleaning_fee_ore=0)
+        overridden = factories.listing(area=area, nightly_price_ore=55_000, cleaning_fee_ore=0)
+        start = coop_date() + timedelta(days=30)
+        factories.night_price(overridden, start, 200_000)
+        db.session.commit()
+        results = search(
+            Criteria(area_id=area.id, check_in=start, check_out=start + timedelta(days=2))
+        )
+        order = [row.id for row in results.listings]
+        totals = [results.quotes[i].total_ore for i in order]
+        assert totals == sorted(totals)
+        assert order == [dear_night.id, cheap_night.id, overridden.id]

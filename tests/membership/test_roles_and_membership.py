@@ -151,7 +151,7 @@ def test_board_ends_a_membership(app):
         membership_id = host.membership.id
     board = _client_for(app, "board@example.org")
     response = post_form(
-        board, f"/board/members/{membership_id}/leave", {}, form_url="/board/members"
+        board, f"/board/members/{membership_id}/leave", {"confirm": "y"}, form_url="/board/members"
     )
     assert response.status_code == 303
     with app.app_context():
@@ -184,3 +184,43 @@ def test_municipality_account_cannot_apply_for_membership(app):
         post_form(client, "/membership", {"motivation": "x"}, form_url="/account").status_code
         == 403
     )
+
+
+@pytest.mark.usefixtures("people")
+def test_ending_a_membership_asks_for_confirmation_first(app):
+    """Issue 16, observation 6: "End membership" was one click on every row."""
+    with app.app_context():
+        host = db.session.scalar(select(User).where(User.email == "host@example.org"))
+        membership_id = host.membership.id
+    board = _client_for(app, "board@example.org")
+    register = text_of(board.get("/board/members"))
+    assert f'action="/board/members/{membership_id}/leave"' not in register
+    assert f'href="/board/members/{membership_id}/leave"' in register
+    page = text_of(board.get(f"/board/members/{membership_id}/leave"))
+    assert 'name="confirm" required type="checkbox"' in page
+    url = f"/board/members/{membership_id}/leave"
+    unconfirmed = post_form(board, url, {}, form_url=url)
+    assert unconfirmed.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "host@example.org")).is_member
+    assert post_form(board, url, {"confirm": "y"}, form_url=url).status_code == 303
+    with app.app_context():
+        host = db.session.scalar(select(User).where(User.email == "host@example.org"))
+        assert not host.is_member
+
+
+@pytest.mark.usefixtures("people")
+def test_a_board_member_cannot_end_their_own_membership(app):
+    with app.app_context():
+        me = db.session.scalar(select(User).where(User.email == "board@example.org"))
+        membership_id = me.membership.id
+    board = _client_for(app, "board@example.org")
+    assert f'href="/board/members/{membership_id}/leave"' not in text_of(
+        board.get("/board/members")
+    )
+    url = f"/board/members/{membership_id}/leave"
+    response = post_form(board, url, {"confirm": "y"}, form_url=url)
+    assert response.status_code == 303
+    assert "Du kan inte avsluta ditt eget medlemskap" in text_of(board.get("/board/members"))
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "board@example.org")).is_member

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from rentalcoop.bookings.models import Booking
 from rentalcoop.db import utcnow
 from rentalcoop.extensions import db
+from rentalcoop.listings.models import Listing
 from tests import factories
 from tests.helpers import login
 
@@ -252,3 +254,87 @@ class TestRateLimit:
         assert client.get("/account/export.zip").status_code == 200
         assert client.get("/account/export.zip").status_code == 200
         assert client.get("/account/export.zip").status_code == 429
+
+
+@pytest.fixture
+def full_record(app, town):
+    """Hanna's record with a row in every part of the export: an answered review, a guest trip
+    of her own with a payment and a refund, an imported feed, a report she filed, a payment
+    account, a membership application and a posted patronage statement."""
+    from rentalcoop.accounts.models import MembershipApplication
+    from rentalcoop.accounts.models import User as Person
+    from rentalcoop.calendar.models import CalendarFeed, ImportedBlock
+    from rentalcoop.governance.models import CloseState, PatronageShare, YearClose
+    from rentalcoop.moderation import services as moderation
+    from rentalcoop.payments.models import HostPaymentAccount, Payment, Refund
+    from rentalcoop.reviews import services as reviews
+    from rentalcoop.reviews.models import Review
+
+    with app.app_context():
+        hanna = db.session.scalar(db.select(Person).filter_by(email="hanna@example.org"))
+        about_hanna = db.session.scalar(db.select(Review).filter_by(subject_id=hanna.id))
+        reviews.answer_review(about_hanna, hanna, "Thank you, Gustav!")
+        trip = factories.booking(guest=hanna, state="cancelled_by_guest", paid=True)
+        db.session.add_all(
+            [
+                Payment(booking_id=trip.id, provider="manual", amount_ore=trip.total_ore),
+                Refund(booking_id=trip.id, amount_ore=trip.total_ore),
+                HostPaymentAccount(user_id=hanna.id, stripe_account_id="acct_hanna"),
+                MembershipApplication(user_id=hanna.id, motivation="I host a boathouse."),
+            ]
+        )
+        home = db.session.get(Listing, town["listing"])
+        feed = CalendarFeed(listing_id=home.id, name="Airbnb", url="https://example.com/a.ics")
+        db.session.add(feed)
+        db.session.flush()
+        db.session.add(
+            ImportedBlock(
+                feed_id=feed.id,
+                uid="x@airbnb",
+                night=utcnow().date() + timedelta(days=120),
+                listing_id=home.id,
+            )
+        )
+        message = factories.message(db.session.get(Booking, town["stay"]), body="Rude words")
+        moderation.report_content(
+            hanna, "message", message, db.session.get(Booking, town["stay"]), "Rude"
+        )
+        year = utcnow().year - 1
+        db.session.add(
+            YearClose(
+                year=year,
+                state=CloseState.POSTED,
+                fees_ore=1000,
+                community_ore=500,
+                costs_ore=0,
+                surplus_ore=500,
+                reserve_ore=0,
+                distributed_ore=500,
+                nights=2,
+                posted_at=utcnow(),
+            )
+        )
+        db.session.flush()
+        db.session.add(PatronageShare(year=year, member_id=hanna.id, nights=2, amount_ore=500))
+        db.session.commit()
+
+
+def test_export_with_a_row_in_every_part_downloads_every_part(app, client, full_record):
+    """Observation 1 of issue 16: an answered review (a dict with a datetime inside a CSV cell)
+    made the whole download a 500. Every table, JSON and CSV, must come out with real rows."""
+    archive = _export(client, "hanna@example.org")
+    tables = sorted(n[: -len(".csv")] for n in archive.namelist() if n.endswith(".csv"))
+    assert len(tables) >= 15
+    for table in tables:
+        rows = json.loads(archive.read(f"{table}.json"))
+        assert rows, f"{table} has no rows"
+        csv_rows = list(
+            csv.DictReader(io.StringIO(archive.read(f"{table}.csv").decode("utf-8-sig")))
+        )
+        assert len(csv_rows) == len(rows), table
+    about = json.loads(archive.read("reviews_about_me.json"))
+    assert about[0]["answer"]["text"] == "Thank you, Gustav!"
+    assert about[0]["answer"]["created_at"]
+    readme = archive.read("README.txt").decode()
+    for table in tables:
+        assert f"{table}.csv" in readme

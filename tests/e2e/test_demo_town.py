@@ -1,0 +1,66 @@
+"""Issue 16: the demo town in a real browser, as each role, at 1280 and 390 px. Every page is
+reached by clicking the account menu (no typed URLs after the log-in page), checked for server
+errors and sideways scrolling on a phone, and saved as a screenshot for people to look at
+(`make e2e` writes them to test-artifacts/e2e/)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rentalcoop.demo import DEMO_PASSWORD
+from tests.e2e.conftest import TIMEOUT_MS, PageWatch, artifact_path, login_in_browser
+
+pytestmark = pytest.mark.e2e
+
+ROLES = {
+    "guest": "guest1@example.org",
+    "host": "host1@example.org",
+    "board": "board@example.org",
+    "municipality": "municipality@example.org",
+}
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    return {"UPLOAD_DIR": str(tmp_path / "uploads")}
+
+
+def test_every_role_walks_its_menu_on_the_demo_town(app, browser, live_server, request):
+    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
+    for width, viewport in WIDTHS.items():
+        for role, email in ROLES.items():
+            context = browser.new_context(
+                base_url=live_server,
+                locale="sv-SE",
+                timezone_id="Europe/Stockholm",
+                viewport=viewport,
+                is_mobile=width == "phone",
+                has_touch=width == "phone",
+            )
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            watch = PageWatch(page)
+            login_in_browser(page, live_server, email, DEMO_PASSWORD)
+            menu = page.locator("details.account-menu")
+            menu.locator("summary").click()
+            links = [
+                (a.inner_text().strip(), a.get_attribute("href")) for a in menu.locator("a").all()
+            ]
+            assert links, role
+            for n, (name, _href) in enumerate(links):
+                if page.locator("details.account-menu").get_attribute("open") is None:
+                    page.locator("details.account-menu summary").click()
+                page.locator("details.account-menu").get_by_role(
+                    "link", name=name, exact=True
+                ).first.click()
+                page.wait_for_load_state()
+                step = re.sub(r"\W+", "-", f"{width}-{role}-{n:02d}-{name}").strip("-")
+                page.screenshot(path=artifact_path(request, step), full_page=True)
+                if width == "phone":
+                    scroll = page.evaluate("document.documentElement.scrollWidth")
+                    assert scroll <= 390, f"{role}: {page.url} scrolls sideways ({scroll}px)"
+            context.close()
+            assert not watch.problems, watch.problems
