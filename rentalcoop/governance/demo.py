@@ -172,8 +172,8 @@ def load_demo_meeting_today(board: User) -> None:
         join_info="Länk till det digitala mötet finns i kallelsen.",
         motion_deadline=today - timedelta(weeks=1),
         by=board,
+        today=today - timedelta(weeks=3),  # the board convened it three weeks ago
     )
-    services.send_notice(meeting, board, on=today - timedelta(weeks=3))
     services.set_officers(meeting, chair=board, secretary=hosts[10], adjusters=[hosts[11]])
     open_motion = services.add_motion(
         meeting,
@@ -194,6 +194,8 @@ def load_demo_meeting_today(board: User) -> None:
         by_board=True,
         today=today - timedelta(weeks=3),
     )
+    # The notice lists every matter to be decided, so it goes out once both are on the agenda.
+    services.send_notice(meeting, board, on=today - timedelta(weeks=3))
     services.grant_proxy(
         meeting, hosts[12], hosts[13], today - timedelta(days=3), registered_by=board
     )
