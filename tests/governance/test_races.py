@@ -43,10 +43,21 @@ def meeting(app):
             starts_at=services.meeting_start(today, time(0, 1)),
             venue="Bygdegården",
             by=board,
+            today=today - timedelta(weeks=3),
         )
+        # Every round's matter is on the notice, which freezes the agenda (issue 14).
+        for n in range(ROUNDS):
+            services.add_motion(
+                meeting,
+                kind="other",
+                title=f"Motion {n}",
+                proposer=board,
+                by_board=True,
+                today=today - timedelta(weeks=3),
+            )
         services.send_notice(meeting, board, on=today - timedelta(weeks=3))
-        secretary = factories.host()
-        services.set_officers(meeting, chair=board, secretary=secretary, adjusters=[secretary])
+        secretary, adjuster = factories.host(), factories.host()
+        services.set_officers(meeting, chair=board, secretary=secretary, adjusters=[adjuster])
         db.session.commit()
         return meeting.id
 
@@ -61,8 +72,8 @@ def _round(app, meeting_id: int, n: int) -> tuple[int, int, int]:
         board = db.session.scalar(select(User).where(User.is_board))
         principal = db.session.scalar(select(User).where(User.email == "principal@example.org"))
         holder = db.session.scalar(select(User).where(User.email == "holder@example.org"))
-        motion = services.add_motion(
-            meeting, kind="other", title=f"Motion {n}", proposer=board, by_board=True
+        motion = db.session.scalar(
+            select(Motion).where(Motion.meeting_id == meeting.id, Motion.title == f"Motion {n}")
         )
         services.open_vote(motion, board)
         proxy = services.grant_proxy(meeting, principal, holder, None, registered_by=principal)

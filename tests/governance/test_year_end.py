@@ -115,7 +115,7 @@ def test_the_reserve_through_the_pages(client, app):
         accounts_id = _motion(meeting, MotionKind.ACCOUNTS).id
         disposition_id = _motion(meeting, MotionKind.DISPOSITION).id
     login(client, "board@example.org")
-    response = post_form(client, f"/board/close/{year}", {"reserve_ore": "84000"})
+    response = post_form(client, f"/board/close/{year}", {"reserve_ore": "840"})  # kronor
     assert response.status_code == 303
     page = text_of(client.get(f"/meetings/{meeting_id}"))
     assert re.search(r"Föreslagen reservering: 840,00\s+kr", page)
