@@ -123,6 +123,7 @@ def test_downloads_are_csv_and_json_and_logged(app, client, town):
         "min_hosts": 3,
         "dominance_n": 2,
         "dominance_pct": 85,
+        "protection_pct": 30,
         "round_counts": 5,
         "round_nights": 10,
     }
