@@ -53,6 +53,10 @@ SECONDARY = "secondary"
 STICKY = "earlier_version"
 PERIOD_KINDS = ("month", "quarter", "ytd")
 TOTAL_AREA = "total"
+# What the dominance rule weighs besides nights and guest nights: every published magnitude,
+# and the parts of the published ratios. Unit counts (listed, active, by band) are frequencies:
+# the threshold rule covers them.
+MAGNITUDES = ("stays", "stay_nights", "available")
 ALL_TYPES = "all"
 
 
@@ -154,7 +158,11 @@ def primary_reason(cell: Contributions, rules: Rules) -> str | None:
     """Why the cell must be withheld on its own (threshold, dominance), or None."""
     if not passes_threshold(cell, rules):
         return THRESHOLD
-    magnitudes = [cell.nights_by_host, cell.guest_nights_by_host, *cell.by_host.values()]
+    magnitudes = [
+        cell.nights_by_host,
+        cell.guest_nights_by_host,
+        *(v for m, v in cell.by_host.items() if m in MAGNITUDES),
+    ]
     if not all(passes_dominance(values, rules) for values in magnitudes):
         return DOMINANCE
     return None

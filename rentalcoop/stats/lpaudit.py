@@ -119,7 +119,7 @@ class AuditResult:
             "cells_checked": len(cells),
             "checks": len(self.outcomes),
             "insider_checks": sum(1 for o in self.outcomes if o.check.host is not None),
-            "narrowest_share": None if narrowest is None else round(min(narrowest, 99.0), 3),
+            "narrowest_share": None if narrowest is None else round(float(min(narrowest, 99.0)), 3),
             "failing": len(self.failing),
             "exact": sum(1 for o in self.outcomes if o.is_exact),
             "lp_solved": self.lp_solved,
@@ -148,13 +148,19 @@ class Model:
         self.matrix = coo_array((d, (r, c)), shape=(len(rows), len(variables))).tocsr()
         self.zeros = np.zeros(len(rows))
 
+    def vector(self, values: Mapping[Var, float]) -> np.ndarray:
+        out = np.zeros(len(self.variables))
+        for var, value in values.items():
+            i = self.index.get(var)
+            if i is not None:
+                out[i] = value
+        return out
+
     def bounds(
-        self,
-        intervals: Mapping[Var, tuple[float, float]],
-        own: Mapping[Var, float] | None = None,
+        self, intervals: Mapping[Var, tuple[float, float]], own: np.ndarray | None = None
     ) -> np.ndarray:
         """Each variable's bounds: its rounding interval when published, else [0, ∞); for an
-        insider, those of the others' part (their own contribution subtracted)."""
+        insider, those of the others' part (their own contribution subtracted, ≥ 0)."""
         out = np.empty((len(self.variables), 2))
         out[:, 0] = 0.0
         out[:, 1] = np.inf
@@ -162,29 +168,64 @@ class Model:
             i = self.index.get(var)
             if i is not None:
                 out[i] = (lo, hi)
-        if own:
-            for var, value in own.items():
-                i = self.index.get(var)
-                if i is not None and value:
-                    out[i, 0] = max(0.0, out[i, 0] - value)
-                    out[i, 1] = out[i, 1] - value
+        if own is not None:
+            out[:, 0] = np.maximum(0.0, out[:, 0] - own)
+            out[:, 1] = out[:, 1] - own
         return out
 
-    def solve(self, checks: list[Check], bounds: np.ndarray, result: AuditResult) -> None:
-        """The reach of each check, down and up."""
-        checks = [c for c in checks if (c.cell, c.measure) in self.index]
-        high = self._reach(checks, bounds, 1, result)
-        low = self._reach(checks, bounds, -1, result)
-        for c in checks:
-            result.outcomes.append(Outcome(c, low[c], high[c]))
+    def solve_all(
+        self,
+        by_host: Mapping[Hashable, list[Check]],
+        intervals: Mapping[Var, tuple[float, float]],
+        truth: np.ndarray,
+        own_of: Callable[[Hashable], np.ndarray],
+        result: AuditResult,
+    ) -> None:
+        """Every check of this model, the outsider's first. Each LP's solution is a point the
+        published tables allow (for an insider: plus their own figures), kept in a pool with
+        the true values; a check a point of the pool (or, for an insider, a mix of one with the
+        truth that leaves everyone else ≥ 0) carries beyond its level needs no LP of its own."""
+        pool = [truth]
+        hosts = sorted(by_host, key=lambda h: (h is not None, repr(h)))
+        for host in hosts:
+            checks = [c for c in by_host[host] if (c.cell, c.measure) in self.index]
+            if not checks:
+                continue
+            own = own_of(host) if host is not None else None
+            bounds = self.bounds(intervals, own)
+            for direction in (1, -1):
+                reached = self._from_pool(checks, pool, truth, own, direction)
+                self._reach(checks, bounds, direction, reached, pool, own, result)
+                if direction == 1:
+                    high = reached
+                else:
+                    low = reached
+            for c in checks:
+                result.outcomes.append(Outcome(c, low[c], high[c]))
 
-    def _reach(
-        self, checks: list[Check], bounds: np.ndarray, direction: int, result: AuditResult
-    ) -> dict[Check, float]:
-        """How far each check's variable goes in `direction`. A batch LP pushes all the
-        pending cells at once; every LP's solution certifies each cell it carries beyond its
-        level; the cells left are solved one by one (their exact extreme)."""
-        reached = {c: float(c.value) for c in checks}
+    def _from_pool(self, checks, pool, truth, own, direction) -> dict[Check, float]:
+        """How far the points of the pool carry each check (in the insider's terms)."""
+        points = np.array(pool)
+        if own is not None:
+            # The furthest mix λ·p + (1−λ)·truth whose every cell still holds the insider's
+            # own part: others' share ≥ 0 (the truth always does).
+            slack_truth = truth - own
+            short = own - points  # > 0 where a point leaves less than the insider's own
+            with np.errstate(divide="ignore", invalid="ignore"):
+                limits = np.where(short > 1e-9, slack_truth / (slack_truth + short), 1.0)
+            lam = np.clip(limits.min(axis=1), 0.0, 1.0)[:, None]
+            points = lam * points + (1 - lam) * truth - own
+        reached = {}
+        for c in checks:
+            column = points[:, self.index[(c.cell, c.measure)]]
+            best = column.max() if direction == 1 else column.min()
+            reached[c] = max(best, c.value) if direction == 1 else min(best, c.value)
+        return reached
+
+    def _reach(self, checks, bounds, direction, reached, pool, own, result) -> None:
+        """Push each check not yet carried far enough. A batch LP pushes all the pending
+        cells at once, each capped at its level (so one cell cannot take the whole objective);
+        the cells left are solved one by one, to their exact extreme."""
         column = {c: self.index[(c.cell, c.measure)] for c in checks}
 
         def need(c: Check) -> float:
@@ -200,20 +241,32 @@ class Model:
         while pending:
             targets = pending if batch else pending[:1]
             objective = np.zeros(len(self.variables))
+            lp_bounds = bounds
+            if batch:
+                lp_bounds = bounds.copy()
             for c in targets:
                 objective[column[c]] -= direction / max(c.upper, 1.0)
+                if batch:
+                    j = column[c]
+                    if direction == 1:
+                        lp_bounds[j, 1] = min(lp_bounds[j, 1], need(c))
+                    else:
+                        lp_bounds[j, 0] = max(lp_bounds[j, 0], need(c))
             res = linprog(
-                objective, A_eq=self.matrix, b_eq=self.zeros, bounds=bounds, method="highs"
+                objective, A_eq=self.matrix, b_eq=self.zeros, bounds=lp_bounds, method="highs"
             )
             result.lp_solved += 1
             if res.status == 3 and not batch:  # unbounded: the cell can grow without end
                 reached[targets[0]] = np.inf * direction
             elif res.status == 0:
+                x = res.x
+                pool.append(x + own if own is not None else x)
                 for c in pending:
-                    value = float(res.x[column[c]])
-                    reached[c] = (
-                        max(reached[c], value) if direction == 1 else min(reached[c], value)
-                    )
+                    value = float(x[column[c]])
+                    if direction == 1:
+                        reached[c] = max(reached[c], value)
+                    else:
+                        reached[c] = min(reached[c], value)
             # Anything else (infeasible, a numerical failure) certifies nothing: fail closed.
             left = [c for c in pending if not done(c)]
             if not batch:
@@ -221,7 +274,6 @@ class Model:
             elif len(left) == len(pending):
                 batch = False
             pending = left
-        return reached
 
 
 @dataclass
@@ -234,8 +286,8 @@ class World:
     months: int  # the months 1..months of the year exist as variables of the additive measures
     spans: set[Span]  # spans published by some release (units groups exist for these)
     intervals: dict[Var, tuple[float, float]]
-    truth: Mapping[Cell, Mapping[str, int]]
-    host_values: Callable[[Hashable], Mapping[Var, int]] | None = None
+    true_value: Callable[[Var], float]
+    host_values: Callable[[Hashable], Mapping[Var, int]]
 
     def all_areas(self) -> list[str]:
         return [*self.areas, TOTAL_AREA]
@@ -337,7 +389,10 @@ def audit(world: World, checks: Iterable[Check]) -> AuditResult:
         by_model[key][check.host].append(check)
     for key, by_host in by_model.items():
         model = world.additive_model(key[1]) if key[0] == "additive" else world.units_model(key[1])
-        for host, host_checks in by_host.items():
-            own = world.host_values(host) if host is not None and world.host_values else None
-            model.solve(host_checks, model.bounds(world.intervals, own), result)
+        truth = model.vector({v: world.true_value(v) for v in model.variables})
+
+        def own_of(host, model=model):
+            return model.vector(world.host_values(host))
+
+        model.solve_all(by_host, world.intervals, truth, own_of, result)
     return result

@@ -376,11 +376,7 @@ def _cell(members: list[tuple[Unit, dict]], bands: bool) -> Cell:
         hosts=len({u.host for u, _m in members}),
         nights_by_host=dict(by_host["booked_nights"]),
         guest_nights_by_host=dict(by_host["guest_nights"]),
-        by_host={
-            name: dict(values)
-            for name, values in by_host.items()
-            if name not in ("booked_nights", "guest_nights")
-        },
+        by_host={name: dict(values) for name, values in by_host.items()},
         bands=tuple(total[name] for name in BAND_MEASURES) if bands else (),
     )
     return Cell(contributions, raw)
@@ -736,7 +732,7 @@ class ReleaseAudit:
             months=max(months),
             spans=published_spans,
             intervals={},
-            truth={},
+            true_value=lambda var: self.true_value(*var),
             host_values=self.host_values,
         )
         self._host_cache: dict = {}
