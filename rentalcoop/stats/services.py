@@ -36,6 +36,7 @@ counts are rounded to 5 and nights to 10 (the release's own parameters).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -58,6 +59,7 @@ from rentalcoop.stats import disclosure, lpaudit
 from rentalcoop.stats.disclosure import ALL_TYPES, TOTAL_AREA, CellKey, Contributions, Rules
 from rentalcoop.stats.models import WITHHELD, StatsCell, StatsRelease
 
+log = logging.getLogger(__name__)
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 # (name, lower, upper) nights from 1 January: DESIGN §13's bands.
@@ -554,8 +556,27 @@ def plan_release(period: str, rules: Rules) -> Plan:
     areas = list(db.session.scalars(select(Area.code).order_by(Area.code)))
     stored = _year_releases(year)
     last = max([month, *(int(r.period[5:]) for r in stored)])
-    spans = SpanCells(load_units(year, last), year, areas)
+    return plan_from(period, rules, areas, load_units(year, last), stored)
+
+
+def plan_from(
+    period: str,
+    rules: Rules,
+    areas: Iterable[str],
+    units: Iterable[Unit],
+    stored: Iterable[StatsRelease],
+) -> Plan:
+    """`plan_release` on given data: the units (through the last month released this year)
+    and every published version of the year's releases (objects with their cells)."""
+    year, month = parse_period(period)
+    stored = list(stored)
+    areas = list(areas)
+    spans = SpanCells(units, year, areas)
     cells = spans.release_cells(month)
+    newest: dict[str, StatsRelease] = {}
+    for r in stored:
+        if r.period not in newest or r.version > newest[r.period].version:
+            newest[r.period] = r
 
     # Earlier versions of this month: what they withheld stays withheld; what they published
     # with the same values is public already and cannot protect anything.
@@ -591,7 +612,7 @@ def plan_release(period: str, rules: Rules) -> Plan:
         if not 1 <= other_month <= 12 or other_month == month:
             continue
         label = disclosure.month_label(year, other_month)
-        other = latest_release(label)
+        other = newest.get(label)
         if other is not None:
             neighbours.append(other.period)
             values, withheld, empty = _key_states(other)
@@ -670,9 +691,7 @@ def plan_release(period: str, rules: Rules) -> Plan:
                 break
         accepted = [o for o in result.failing]
         if accepted and not versions:
-            current_app.logger.warning(
-                "stats %s: refused, %d checks unprotected", period, len(accepted)
-            )
+            log.warning("stats %s: refused, %d checks unprotected", period, len(accepted))
             raise ReleaseRefused(
                 _l(
                     "The release of %(period)s cannot be published: %(count)s withheld "
@@ -682,9 +701,7 @@ def plan_release(period: str, rules: Rules) -> Plan:
                 )
             )
         if accepted:
-            current_app.logger.warning(
-                "stats %s: correction keeps %d inherited intervals", period, len(accepted)
-            )
+            log.warning("stats %s: correction keeps %d inherited intervals", period, len(accepted))
     return Plan(rows, protection, result, accepted)
 
 
