@@ -852,11 +852,8 @@ class ReleaseAudit:
                     continue
                 if disclosure.primary_reason(con, self.rules) is None:
                     continue
-                insiders = {
-                    host
-                    for a, t, host in singles
-                    if (a == area) != (t == ptype) or (a, t) == (area, ptype)
-                }
+                # The one host of any withheld cell of the span knows it exactly.
+                insiders = {host for a, t, host in singles if (a, t) != (area, ptype)}
                 for measure in measures:
                     value = cell.raw.get(measure) or 0
                     lower, upper = lpaudit.protection_levels(value, pct)
