@@ -1033,7 +1033,10 @@ def release_previous_month(today: date | None = None) -> StatsRelease | None:
     period = previous_month(today)
     if latest_release(period) is not None:
         return None
-    return publish_month(period, today)
+    try:
+        return publish_month(period, today)
+    except ReleaseRefused:
+        return None  # logged; the board sees the refusal when it publishes by hand
 
 
 def cells_by_key(release: StatsRelease) -> dict[tuple[str, str, str], dict[str, StatsCell]]:
