@@ -6,8 +6,9 @@ are all published or all withheld together (they share their contributors):
 1. **Threshold.** A cell needs at least `min_units` listed units of at least `min_hosts`
    different hosts (Handbook on SDC; sdcTable's frequency rule).
 2. **Dominance** ((n, k) rule, n = 2, k = `dominance_pct`). The two largest hosts may hold at
-   most k % of the cell's booked nights, and at most k % of its guest nights. A cell with no
-   nights has nothing to dominate.
+   most k % of the cell's booked nights, of its guest nights, and of every other published
+   magnitude (`MAGNITUDES`: stays, and the parts of the ratios). A cell with none of a
+   magnitude has nothing to dominate in it.
 3. **Secondary suppression.** Published margins must not give a withheld cell away. Every
    linear relation of the table — a total equals the sum of its parts, along the area axis
    (municipality = Σ districts), the type axis (all = Σ types) and the time axis (the month,
@@ -35,9 +36,12 @@ are all published or all withheld together (they share their contributors):
      (ytd(M) − month(M) = ytd(M−1)): their cells join the audit as unknowns, and those the
      primary rules would withhold must stay undetermined (`unreleased`).
 4. **Rounding** of what is published: counts to the nearest multiple of `round_counts`,
-   nights to `round_nights`, halves up. Percentages and averages are computed from the
-   unrounded numbers, then occupancy rounded to a whole per cent and the average stay to one
-   decimal (halves up), so rounding the parts never distorts a ratio.
+   nights to `round_nights`, halves up. Percentages and averages are made of the rounded
+   parts (occupancy to a whole per cent, the average stay to one decimal), so that a ratio
+   tells nothing the rounding hides.
+5. **The LP audit** (rentalcoop.stats.lpaudit, run by services.plan_release) then checks each
+   primary cell's protection levels against every published release of the year, outside
+   and inside, and withholds more until they hold (docs/statistics-disclosure.md).
 """
 
 from __future__ import annotations
