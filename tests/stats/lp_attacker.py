@@ -158,13 +158,15 @@ class Attacker:
     def interval(self, key, own: dict | None = None) -> tuple[float, float]:
         """The smallest and largest value of `key` (for an insider: of the others' part)."""
         n = len(self.names)
-        r, c, d = [], [], []
-        for i, row in enumerate(self.rows):
-            for j, v in row.items():
-                r.append(i)
-                c.append(j)
-                d.append(v)
-        matrix = coo_array((d, (r, c)), shape=(len(self.rows), n))
+        if getattr(self, "_matrix", None) is None:
+            r, c, d = [], [], []
+            for i, row in enumerate(self.rows):
+                for j, v in row.items():
+                    r.append(i)
+                    c.append(j)
+                    d.append(v)
+            self._matrix = coo_array((d, (r, c)), shape=(len(self.rows), n)).tocsr()
+        matrix = self._matrix
         bounds = np.zeros((n, 2))
         bounds[:, 1] = np.inf
         for k, (lo, hi) in self.bounds.items():
