@@ -6,8 +6,9 @@ are all published or all withheld together (they share their contributors):
 1. **Threshold.** A cell needs at least `min_units` listed units of at least `min_hosts`
    different hosts (Handbook on SDC; sdcTable's frequency rule).
 2. **Dominance** ((n, k) rule, n = 2, k = `dominance_pct`). The two largest hosts may hold at
-   most k % of the cell's booked nights, and at most k % of its guest nights. A cell with no
-   nights has nothing to dominate.
+   most k % of the cell's booked nights, of its guest nights, and of every other published
+   magnitude (`MAGNITUDES`: stays, and the parts of the ratios). A cell with none of a
+   magnitude has nothing to dominate in it.
 3. **Secondary suppression.** Published margins must not give a withheld cell away. Every
    linear relation of the table — a total equals the sum of its parts, along the area axis
    (municipality = Σ districts), the type axis (all = Σ types) and the time axis (the month,
@@ -35,9 +36,12 @@ are all published or all withheld together (they share their contributors):
      (ytd(M) − month(M) = ytd(M−1)): their cells join the audit as unknowns, and those the
      primary rules would withhold must stay undetermined (`unreleased`).
 4. **Rounding** of what is published: counts to the nearest multiple of `round_counts`,
-   nights to `round_nights`, halves up. Percentages and averages are computed from the
-   unrounded numbers, then occupancy rounded to a whole per cent and the average stay to one
-   decimal (halves up), so rounding the parts never distorts a ratio.
+   nights to `round_nights`, halves up. Percentages and averages are made of the rounded
+   parts (occupancy to a whole per cent, the average stay to one decimal), so that a ratio
+   tells nothing the rounding hides.
+5. **The LP audit** (rentalcoop.stats.lpaudit, run by services.plan_release) then checks each
+   primary cell's protection levels against every published release of the year, outside
+   and inside, and withholds more until they hold (docs/statistics-disclosure.md).
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ SECONDARY = "secondary"
 STICKY = "earlier_version"
 PERIOD_KINDS = ("month", "quarter", "ytd")
 TOTAL_AREA = "total"
+# What the dominance rule weighs besides nights and guest nights: every published magnitude,
+# and the parts of the published ratios. Unit counts (listed, active, by band) are frequencies:
+# the threshold rule covers them.
+MAGNITUDES = ("stays", "stay_nights", "available")
 ALL_TYPES = "all"
 
 
@@ -66,6 +74,9 @@ class Rules:
     dominance_pct: int = 85
     round_counts: int = 5
     round_nights: int = 10
+    # Protection levels of a withheld cell (τ-Argus, sdcTable): its feasible range for an
+    # attacker must reach this many per cent below and above the true value.
+    protection_pct: int = 30
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Rules:
@@ -75,6 +86,7 @@ class Rules:
             dominance_pct=int(config.get("STATS_DOMINANCE_PCT", cls.dominance_pct)),
             round_counts=int(config.get("STATS_ROUND_COUNTS", cls.round_counts)),
             round_nights=int(config.get("STATS_ROUND_NIGHTS", cls.round_nights)),
+            protection_pct=int(config.get("STATS_PROTECTION_PCT", cls.protection_pct)),
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -89,6 +101,11 @@ class Contributions:
     hosts: int
     nights_by_host: Mapping[Hashable, int] = field(default_factory=dict)
     guest_nights_by_host: Mapping[Hashable, int] = field(default_factory=dict)
+    # Every other published magnitude (stays, the nights of the stays, available nights,
+    # units, active units …): measure → host → value. Dominance is tested on each.
+    by_host: Mapping[str, Mapping[Hashable, int]] = field(default_factory=dict)
+    # The units in each nights band (year to date only).
+    bands: tuple[int, ...] = ()
 
     @property
     def nights(self) -> int:
@@ -145,10 +162,12 @@ def primary_reason(cell: Contributions, rules: Rules) -> str | None:
     """Why the cell must be withheld on its own (threshold, dominance), or None."""
     if not passes_threshold(cell, rules):
         return THRESHOLD
-    if not (
-        passes_dominance(cell.nights_by_host, rules)
-        and passes_dominance(cell.guest_nights_by_host, rules)
-    ):
+    magnitudes = [
+        cell.nights_by_host,
+        cell.guest_nights_by_host,
+        *(v for m, v in cell.by_host.items() if m in MAGNITUDES),
+    ]
+    if not all(passes_dominance(values, rules) for values in magnitudes):
         return DOMINANCE
     return None
 
@@ -351,13 +370,25 @@ def protect(
             changed = False
             for relation in relations:
                 hidden = [c for c in relation.cells if protecting(c)]
+                singleton = (
+                    len(hidden) == 2
+                    and len(relation.cells) > 2
+                    and any(c in cells and cells[c].hosts == 1 for c in hidden)
+                )
+                if singleton:
+                    # The singleton problem: the one host of a withheld cell knows it, and so
+                    # its partner by difference. A third withheld cell is needed (the LP
+                    # audit checks that insider too, when no cell is left to withhold).
+                    single = next(c for c in hidden if c in cells and cells[c].hosts == 1)
+                    hidden = [c for c in hidden if c != single]
                 if len(hidden) != 1 or not any(c in cells for c in relation.cells):
                     continue
                 if not unreleased.get(hidden[0], True):
                     continue  # an unreleased cell the rules would publish may be worked out
                 options = candidates(relation)
                 if not options:
-                    unprotected.add(hidden[0])
+                    if not singleton:
+                        unprotected.add(hidden[0])
                     continue
                 withheld[cheapest(options)] = SECONDARY
                 changed = True
@@ -369,6 +400,9 @@ def protect(
             # withheld then but empty or public now: that version's own unknown, which must
             # stay unknown as well (a unit that left must not be recovered by difference).
             names = {c: c if c in unknown else EarlierCell(n, c) for c in hidden_then}
+            # Cells of neighbouring releases (and months never released) are the same
+            # unknowns for every version of this month: not known values.
+            names.update({c: c for c in unknown if c not in cells})
             systems.append((relations, names))
         exposed = {
             c.key if isinstance(c, EarlierCell) else c for c in determined_cells_together(systems)
@@ -383,6 +417,7 @@ def protect(
             systems[0] = (relations, names)
             for n, hidden_then in enumerate(earlier_versions, start=1):
                 then = {c: c if c in names else EarlierCell(n - 1, c) for c in hidden_then}
+                then.update({c: c for c in names if c not in cells})
                 systems[n] = (relations, then)
             exposed |= stale & determined_cells_together(systems)
         exposed = {c for c in exposed if unreleased.get(c, True)} - unprotected

@@ -43,6 +43,9 @@ class StatsRelease(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parameters: Mapped[dict] = mapped_column(JSON)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("stats_releases.id"))
+    # The LP audit it passed (rentalcoop.stats.lpaudit): cells checked, the narrowest
+    # interval as a share of its protection level, failures (0), shown to the board.
+    audit: Mapped[dict | None] = mapped_column(JSON)
 
     cells: Mapped[list[StatsCell]] = relationship(
         back_populates="release", order_by="StatsCell.id", cascade="all, delete-orphan"

@@ -125,4 +125,5 @@ def release_page(release: StatsRelease) -> dict:
         "nights_chart": nights_chart,
         "bands_chart": bands_chart,
         "rules": release.parameters,
+        "audit": release.audit,
     }

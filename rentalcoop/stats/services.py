@@ -36,6 +36,7 @@ counts are rounded to 5 and nights to 10 (the release's own parameters).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -54,10 +55,11 @@ from rentalcoop.i18n import _l
 from rentalcoop.listings import availability
 from rentalcoop.listings.models import Area, Listing, ListingState, PropertyType
 from rentalcoop.listings.pricing import coop_date
-from rentalcoop.stats import disclosure
+from rentalcoop.stats import disclosure, lpaudit
 from rentalcoop.stats.disclosure import ALL_TYPES, TOTAL_AREA, CellKey, Contributions, Rules
 from rentalcoop.stats.models import WITHHELD, StatsCell, StatsRelease
 
+log = logging.getLogger(__name__)
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 # (name, lower, upper) nights from 1 January: DESIGN §13's bands.
@@ -251,32 +253,74 @@ class Cell:
     raw: dict[str, int | tuple[int, int] | None]
 
 
+def span_of(month: int, kind: str) -> lpaudit.Span:
+    """The months a period of the release of `month` covers: (first, last)."""
+    if kind == "month":
+        return (month, month)
+    if kind == "quarter":
+        return (3 * disclosure.quarter_of(month) - 2, month)
+    return (1, month)
+
+
+class SpanCells:
+    """The cells of any span of one year, computed once each (a release and its audit need
+    the same spans several times)."""
+
+    def __init__(self, units: Iterable[Unit], year: int, areas: Iterable[str]):
+        self.units = list(units)
+        self.year = year
+        self.areas = sorted(set(areas) | {u.area for u in self.units})
+        self._per_unit: dict[lpaudit.Span, list[tuple[Unit, dict]]] = {}
+        self._cells: dict[tuple[lpaudit.Span, bool], dict[tuple[str, str], Cell]] = {}
+
+    def per_unit(self, span: lpaudit.Span) -> list[tuple[Unit, dict]]:
+        if span not in self._per_unit:
+            first, last = span
+            start, end = date(self.year, first, 1), month_end(self.year, last)
+            year_end = month_end(self.year, last)
+            measured = [(u, _unit_measures(u, start, end, self.year, year_end)) for u in self.units]
+            self._per_unit[span] = [(u, m) for u, m in measured if m is not None]
+        return self._per_unit[span]
+
+    def cells(self, span: lpaudit.Span, bands: bool) -> dict[tuple[str, str], Cell]:
+        """(area, type) → the cell, for every district and "total", every type and "all"."""
+        if (span, bands) not in self._cells:
+            buckets: dict[tuple[str, str], list] = defaultdict(list)
+            for u, m in self.per_unit(span):
+                buckets[(u.area, u.ptype)].append((u, m))
+            out = {}
+            for area in [*self.areas, TOTAL_AREA]:
+                for ptype in [*TYPES, ALL_TYPES]:
+                    members = [
+                        member
+                        for (a, t), bucket in buckets.items()
+                        if area in (TOTAL_AREA, a) and ptype in (ALL_TYPES, t)
+                        for member in bucket
+                    ]
+                    out[(area, ptype)] = _cell(members, bands)
+            self._cells[(span, bands)] = out
+        return self._cells[(span, bands)]
+
+    def release_cells(self, month: int) -> dict[CellKey, Cell]:
+        release = disclosure.month_label(self.year, month)
+        return {
+            CellKey(release, area, kind, ptype): cell
+            for kind in disclosure.PERIOD_KINDS
+            for (area, ptype), cell in self.cells(span_of(month, kind), kind == "ytd").items()
+        }
+
+
 def compute_cells(units: Iterable[Unit], year: int, month: int, areas: Iterable[str]):
     """Every cell of the release of (year, month), keyed by CellKey, unrounded."""
-    units = list(units)
-    release = disclosure.month_label(year, month)
-    areas = sorted(set(areas) | {u.area for u in units})
-    cells: dict[CellKey, Cell] = {}
-    for kind, (_label, start, end) in periods_of(year, month).items():
-        per_unit = [(u, _unit_measures(u, start, end, year, month)) for u in units]
-        per_unit = [(u, m) for u, m in per_unit if m is not None]
-        for area in [*areas, TOTAL_AREA]:
-            for ptype in [*TYPES, ALL_TYPES]:
-                members = [
-                    (u, m)
-                    for u, m in per_unit
-                    if area in (TOTAL_AREA, u.area) and ptype in (ALL_TYPES, u.ptype)
-                ]
-                cells[CellKey(release, area, kind, ptype)] = _cell(members, kind)
-    return cells
+    return SpanCells(units, year, areas).release_cells(month)
 
 
-def _unit_measures(unit: Unit, start: date, end: date, year: int, month: int) -> dict | None:
+def _unit_measures(unit: Unit, start: date, end: date, year: int, year_end: date) -> dict | None:
     if not unit.is_listed(start, end):
         return None
     booked = unit.booked(start, end)
     stays = [n for check_in, n in unit.stays if start <= check_in < end]
-    year_nights = len(unit.booked(date(year, 1, 1), month_end(year, month)))
+    year_nights = len(unit.booked(date(year, 1, 1), year_end))
     return {
         "nights": len(booked),
         "guest_nights": sum(unit.guests_by_night[n] for n in booked),
@@ -287,37 +331,55 @@ def _unit_measures(unit: Unit, start: date, end: date, year: int, month: int) ->
     }
 
 
-def _cell(members: list[tuple[Unit, dict]], kind: str) -> Cell:
-    nights_by_host: dict[int, int] = defaultdict(int)
-    guests_by_host: dict[int, int] = defaultdict(int)
+def _band(year_nights: int) -> str:
+    return next(
+        name for name, lo, hi in BANDS if lo <= year_nights and (hi is None or year_nights <= hi)
+    )
+
+
+def unit_values(m: dict, bands: bool) -> dict[str, int]:
+    """One unit's part of every magnitude of a cell it belongs to."""
+    values = {
+        "listed_units": 1,
+        "active_units": int(m["nights"] > 0),
+        "booked_nights": m["nights"],
+        "guest_nights": m["guest_nights"],
+        "stays": m["stays"],
+        "stay_nights": m["stay_nights"],
+        "available": m["available"],
+    }
+    if bands:
+        values.update({name: 0 for name in BAND_MEASURES})
+        values[_band(m["year_nights"])] = 1
+    return values
+
+
+def _cell(members: list[tuple[Unit, dict]], bands: bool) -> Cell:
+    by_host: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    total: dict[str, int] = defaultdict(int)
     for unit, m in members:
-        nights_by_host[unit.host] += m["nights"]
-        guests_by_host[unit.host] += m["guest_nights"]
-    total = defaultdict(int)
-    for _unit, m in members:
-        for name, value in m.items():
+        for name, value in unit_values(m, bands).items():
+            by_host[name][unit.host] += value
             total[name] += value
     raw: dict[str, int | tuple[int, int] | None] = {
         "listed_units": len(members),
-        "active_units": sum(1 for _u, m in members if m["nights"] > 0),
-        "booked_nights": total["nights"],
+        "active_units": total["active_units"],
+        "booked_nights": total["booked_nights"],
         "guest_nights": total["guest_nights"],
         "stays": total["stays"],
-        "occupancy_pct": (total["nights"], total["available"]),
+        "occupancy_pct": (total["booked_nights"], total["available"]),
         "avg_stay_nights": (total["stay_nights"], total["stays"]),
     }
-    if kind == "ytd":
-        for name, lo, hi in BANDS:
-            raw[name] = sum(
-                1
-                for _u, m in members
-                if lo <= m["year_nights"] and (hi is None or m["year_nights"] <= hi)
-            )
+    if bands:
+        for name in BAND_MEASURES:
+            raw[name] = total[name]
     contributions = Contributions(
         units=len(members),
         hosts=len({u.host for u, _m in members}),
-        nights_by_host=dict(nights_by_host),
-        guest_nights_by_host=dict(guests_by_host),
+        nights_by_host=dict(by_host["booked_nights"]),
+        guest_nights_by_host=dict(by_host["guest_nights"]),
+        by_host={name: dict(values) for name, values in by_host.items()},
+        bands=tuple(total[name] for name in BAND_MEASURES) if bands else (),
     )
     return Cell(contributions, raw)
 
@@ -329,10 +391,18 @@ def published_value(measure: str, raw, rules: Rules) -> float | None:
         return disclosure.round_to(raw, rules.round_counts)
     if kind == NIGHTS:
         return disclosure.round_to(raw, rules.round_nights)
+    # Ratios from rounded parts, so that with the published parts they tell nothing the
+    # rounding hides (an exact ratio and a public unit count pin a rounded value down).
     numerator, denominator = raw
     if kind == PERCENT:
-        return disclosure.percent(numerator, denominator)
-    return disclosure.one_decimal(numerator, denominator)
+        return disclosure.percent(
+            disclosure.round_to(numerator, rules.round_nights),
+            disclosure.round_to(denominator, rules.round_nights),
+        )
+    return disclosure.one_decimal(
+        disclosure.round_to(numerator, rules.round_nights),
+        disclosure.round_to(denominator, rules.round_counts),
+    )
 
 
 # --- releases ----------------------------------------------------------------------------------
@@ -445,20 +515,74 @@ def _key_order(key: CellKey):
     )
 
 
-def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Protection]:
-    """Compute a release of `period` against what is already published, without saving it."""
+class ReleaseRefused(StatsError):
+    """The audit found a withheld cell no suppression in this release can protect."""
+
+    status_code = 409
+
+
+MAX_AUDIT_ROUNDS = 40
+
+
+@dataclass
+class Plan:
+    """A release computed against what is already published, audited, not saved yet."""
+
+    rows: list[Row]
+    protection: disclosure.Protection
+    audit: lpaudit.AuditResult
+    accepted: list[lpaudit.Outcome] = field(default_factory=list)  # inherited, not narrowed
+
+    def __iter__(self):  # (rows, protection), as callers unpacked it before the audit
+        return iter((self.rows, self.protection))
+
+    def __getitem__(self, index):
+        return (self.rows, self.protection)[index]
+
+    def summary(self) -> dict:
+        summary = self.audit.summary()
+        summary["accepted_inherited"] = len(self.accepted)
+        cells = {(r[0], r[1], r[3]) for r in self.rows}
+        withheld = {(r[0], r[1], r[3]) for r in self.rows if r[6] == WITHHELD}
+        summary["cells"] = len(cells)
+        summary["cells_published"] = len(cells - withheld)
+        return summary
+
+
+def plan_release(period: str, rules: Rules) -> Plan:
+    """Compute a release of `period` against what is already published, suppress until the
+    LP audit finds every withheld cell protected, without saving it."""
     year, month = parse_period(period)
     areas = list(db.session.scalars(select(Area.code).order_by(Area.code)))
-    month_units = load_units(year, month)
-    cells = compute_cells(month_units, year, month, areas)
+    stored = _year_releases(year)
+    last = max([month, *(int(r.period[5:]) for r in stored)])
+    return plan_from(period, rules, areas, load_units(year, last), stored)
+
+
+def plan_from(
+    period: str,
+    rules: Rules,
+    areas: Iterable[str],
+    units: Iterable[Unit],
+    stored: Iterable[StatsRelease],
+) -> Plan:
+    """`plan_release` on given data: the units (through the last month released this year)
+    and every published version of the year's releases (objects with their cells)."""
+    year, month = parse_period(period)
+    stored = list(stored)
+    areas = list(areas)
+    spans = SpanCells(units, year, areas)
+    cells = spans.release_cells(month)
+    newest: dict[str, StatsRelease] = {}
+    for r in stored:
+        if r.period not in newest or r.version > newest[r.period].version:
+            newest[r.period] = r
 
     # Earlier versions of this month: what they withheld stays withheld; what they published
     # with the same values is public already and cannot protect anything.
     sticky: set[CellKey] = set()
     earlier_versions: list[tuple[set[CellKey], set[CellKey]]] = []
-    versions = db.session.scalars(
-        select(StatsRelease).where(StatsRelease.period == period).order_by(StatsRelease.version)
-    ).all()
+    versions = [r for r in stored if r.period == period]
     published_before: dict[CellKey, list[dict]] = defaultdict(list)
     for version in versions:
         values, withheld, empty = _key_states(version)
@@ -488,7 +612,7 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
         if not 1 <= other_month <= 12 or other_month == month:
             continue
         label = disclosure.month_label(year, other_month)
-        other = latest_release(label)
+        other = newest.get(label)
         if other is not None:
             neighbours.append(other.period)
             values, withheld, empty = _key_states(other)
@@ -499,7 +623,7 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
             # release's cells, so what the primary rules would withhold must stay unknown.
             neighbours.append(label)
             extra_relations += disclosure.table_relations(label, areas, TYPES)
-            for key, cell in compute_cells(month_units, year, other_month, areas).items():
+            for key, cell in spans.release_cells(other_month).items():
                 c = cell.contributions
                 if key.kind == "month":
                     continue
@@ -508,24 +632,316 @@ def plan_release(period: str, rules: Rules) -> tuple[list[Row], disclosure.Prote
                 else:
                     unreleased[key] = disclosure.primary_reason(c, rules) is not None
     relations = disclosure.table_relations(period, areas, TYPES, neighbours) + extra_relations
-    protection = disclosure.protect(
-        {k: c.contributions for k, c in cells.items()},
-        relations,
-        rules,
-        sticky=sticky,
-        known=known,
-        fixed_withheld=fixed_withheld,
-        fixed_published=fixed_published,
-        earlier_versions=earlier_versions,
-        unreleased=unreleased,
-    )
-    if protection.unprotected:
-        current_app.logger.warning(
-            "stats %s: %d withheld cells could not be fully protected",
-            period,
-            len(protection.unprotected),
+
+    auditor = ReleaseAudit(spans, month, rules, stored)
+    forced: set[CellKey] = set()
+    pending: list[lpaudit.Check] | None = None  # None: every check
+    accepted: list[lpaudit.Outcome] = []
+    result = lpaudit.AuditResult()
+    for _round in range(MAX_AUDIT_ROUNDS):
+        protection = disclosure.protect(
+            {k: c.contributions for k, c in cells.items()},
+            relations,
+            rules,
+            sticky=sticky | forced,
+            known=known,
+            fixed_withheld=fixed_withheld,
+            fixed_published=fixed_published,
+            earlier_versions=earlier_versions,
+            unreleased=unreleased,
         )
-    return build_rows(cells, protection, rules, year, month), protection
+        for key in forced:
+            protection.withheld.setdefault(key, disclosure.SECONDARY)
+        rows = build_rows(cells, protection, rules, year, month)
+        result = auditor.run(rows, pending)
+        failing = result.failing
+        if not failing:
+            if pending is None:
+                break
+            pending = None  # every check once more, on the final table
+            continue
+        additions = auditor.suppress(failing, rows) - forced
+        if not additions:
+            break
+        forced |= additions
+        pending = [o.check for o in failing]
+    else:
+        failing = result.failing
+    if result.failing:
+        # Nothing left to withhold around them: what already-published releases give away.
+        # Compared with this month withheld entirely, a correction may keep those intervals
+        # as they are (never narrower); a first release is refused.
+        baseline = auditor.run(None, [o.check for o in result.failing], publish_nothing=True)
+        reach = {o.check: o for o in baseline.outcomes}
+        for outcome in result.failing:
+            before = reach.get(outcome.check)
+            inherited = (
+                before is not None
+                and not before.is_protected
+                and outcome.low <= before.low + 1e-6
+                and outcome.high >= before.high - 1e-6
+            )
+            if not inherited:
+                # A last resort: this month's cells all withheld.
+                forced = set(cells)
+                for key in forced:
+                    protection.withheld.setdefault(key, disclosure.SECONDARY)
+                rows = build_rows(cells, protection, rules, year, month)
+                result = auditor.run(rows, None)
+                break
+        accepted = [o for o in result.failing]
+        if accepted and not versions:
+            log.warning("stats %s: refused, %d checks unprotected", period, len(accepted))
+            raise ReleaseRefused(
+                _l(
+                    "The release of %(period)s cannot be published: %(count)s withheld "
+                    "figures could be worked out from the releases already published.",
+                    period=period,
+                    count=len(accepted),
+                )
+            )
+        if accepted:
+            log.warning("stats %s: correction keeps %d inherited intervals", period, len(accepted))
+    return Plan(rows, protection, result, accepted)
+
+
+def _year_releases(year: int) -> list[StatsRelease]:
+    """Every published version of every month of `year`, oldest first."""
+    return list(
+        db.session.scalars(
+            select(StatsRelease)
+            .where(
+                StatsRelease.period.like(f"{year:04d}-%"),
+                StatsRelease.published_at.is_not(None),
+            )
+            .order_by(StatsRelease.period, StatsRelease.version)
+        )
+    )
+
+
+def rounding_interval(value: float, measure: str, rules: Mapping) -> tuple[float, float]:
+    """The true values a published rounded value allows (halves up): base 5 → [v−2, v+2],
+    base 10 → [v−5, v+4]; never below 0."""
+    base = int(rules.get("round_counts" if MEASURES[measure] == COUNT else "round_nights", 1))
+    if base <= 1:
+        return (value, value)
+    return (max(0.0, value - base // 2), value + base - 1 - base // 2)
+
+
+class ReleaseAudit:
+    """The LP audit of a candidate release with every published release of its year: the
+    published intervals, the primary cells of every span (released or not) and their checks,
+    outside and inside."""
+
+    def __init__(self, spans: SpanCells, month: int, rules: Rules, stored: Iterable[StatsRelease]):
+        self.spans = spans
+        self.month = month
+        self.rules = rules
+        self.stored = list(stored)
+        months = [month, *(r.month for r in self.stored)]
+        published_spans = {span_of(m, kind) for m in months for kind in disclosure.PERIOD_KINDS}
+        self.candidate_kinds: dict[lpaudit.Span, list[str]] = defaultdict(list)
+        for kind in disclosure.PERIOD_KINDS:
+            self.candidate_kinds[span_of(month, kind)].append(kind)
+        self.world = lpaudit.World(
+            areas=[a for a in spans.areas],
+            types=list(TYPES),
+            months=max(months),
+            spans=published_spans,
+            intervals={},
+            true_value=lambda var: self.true_value(*var),
+            host_values=self.host_values,
+        )
+        self._host_cache: dict = {}
+        self.earlier = self._stored_intervals()
+        self.earlier_cells = {var[0] for var in self.earlier}
+
+    # --- the truth --------------------------------------------------------------------------
+
+    def cell(self, c: lpaudit.Cell) -> Cell:
+        span, area, ptype = c
+        return self.spans.cells(span, lpaudit.has_bands(span))[(area, ptype)]
+
+    def true_value(self, c: lpaudit.Cell, measure: str) -> int:
+        return self.cell(c).raw.get(measure) or 0
+
+    def host_values(self, host) -> dict[lpaudit.Var, int]:
+        """One host's own figures in every cell of the audit (what an insider knows)."""
+        if host not in self._host_cache:
+            values: dict[lpaudit.Var, int] = defaultdict(int)
+            for span in self.world.additive_spans():
+                bands = lpaudit.has_bands(span)
+                for u, m in self.spans.per_unit(span):
+                    if u.host != host:
+                        continue
+                    own = unit_values(m, bands)
+                    for area in (u.area, TOTAL_AREA):
+                        for ptype in (u.ptype, ALL_TYPES):
+                            for measure in lpaudit.AUDITED:
+                                if own.get(measure):
+                                    values[((span, area, ptype), measure)] += own[measure]
+            self._host_cache[host] = dict(values)
+        return self._host_cache[host]
+
+    # --- what is published -----------------------------------------------------------------
+
+    def _add_interval(self, intervals, month, area, kind, ptype, measure, value, params):
+        if measure not in lpaudit.AUDITED or value is None:
+            return
+        span = span_of(month, kind)
+        var = ((span, area, ptype), measure)
+        lo, hi = rounding_interval(value, measure, params)
+        true = self.true_value(var[0], measure)
+        lo, hi = min(lo, true), max(hi, true)  # the data may have changed since (a correction)
+        if var in intervals:
+            old_lo, old_hi = intervals[var]
+            lo, hi = max(lo, old_lo), min(hi, old_hi)
+        intervals[var] = (lo, hi)
+
+    def _stored_intervals(self) -> dict[lpaudit.Var, tuple[float, float]]:
+        intervals: dict[lpaudit.Var, tuple[float, float]] = {}
+        for release in self.stored:
+            for c in release.cells:
+                if c.flag != WITHHELD:
+                    self._add_interval(
+                        intervals,
+                        release.month,
+                        c.area_code,
+                        c.period_kind,
+                        c.property_type,
+                        c.measure,
+                        c.value,
+                        release.parameters,
+                    )
+        return intervals
+
+    def intervals(self, rows: list[Row] | None) -> dict[lpaudit.Var, tuple[float, float]]:
+        intervals = dict(self.earlier)
+        params = self.rules.as_dict()
+        for area, kind, _label, ptype, measure, value, flag, _empty in rows or ():
+            if flag != WITHHELD:
+                self._add_interval(intervals, self.month, area, kind, ptype, measure, value, params)
+        return intervals
+
+    # --- the checks ---------------------------------------------------------------------------
+
+    def checks(self, intervals) -> list[lpaudit.Check]:
+        """Protection levels for every primary cell nobody published: outside, its largest
+        contributor inside, and the single host of a withheld cell beside it."""
+        pct = self.rules.protection_pct
+        published = {var[0] for var in intervals}
+        out: dict[tuple, lpaudit.Check] = {}
+        for span in self.world.additive_spans():
+            measures = list(lpaudit.ADDITIVE)
+            if span in self.world.spans:
+                measures += (
+                    lpaudit.UNIT_MEASURES
+                    if lpaudit.has_bands(span)
+                    else ["listed_units", "active_units"]
+                )
+            table = self.spans.cells(span, lpaudit.has_bands(span))
+            singles = [
+                (area, ptype, next(iter(cell.contributions.nights_by_host)))
+                for (area, ptype), cell in table.items()
+                if cell.contributions.hosts == 1 and (span, area, ptype) not in published
+            ]
+            for (area, ptype), cell in table.items():
+                key = (span, area, ptype)
+                con = cell.contributions
+                if con.is_empty or key in published:
+                    continue
+                if disclosure.primary_reason(con, self.rules) is None:
+                    continue
+                # The one host of any withheld cell of the span knows it exactly.
+                insiders = {host for a, t, host in singles if (a, t) != (area, ptype)}
+                for measure in measures:
+                    value = cell.raw.get(measure) or 0
+                    lower, upper = lpaudit.protection_levels(value, pct)
+                    out[(key, measure, None)] = lpaudit.Check(key, measure, value, lower, upper)
+                    by_host = _values_by_host(con, measure)
+                    largest = max(by_host, key=lambda h: (by_host[h], repr(h)), default=None)
+                    for host in {largest, *insiders} - {None}:
+                        rest = value - by_host.get(host, 0)
+                        if rest <= 0 or con.hosts < 2:
+                            continue
+                        lower, upper = lpaudit.protection_levels(rest, pct)
+                        out[(key, measure, host)] = lpaudit.Check(
+                            key, measure, rest, lower, upper, host
+                        )
+        return list(out.values())
+
+    def run(
+        self,
+        rows: list[Row] | None,
+        only: list[lpaudit.Check] | None,
+        *,
+        publish_nothing: bool = False,
+    ) -> lpaudit.AuditResult:
+        """Audit the candidate `rows` (or, `publish_nothing`, this month withheld entirely)."""
+        self.world.intervals = self.intervals(None if publish_nothing else rows)
+        checks = self.checks(self.world.intervals) if only is None else only
+        return lpaudit.audit(self.world, checks)
+
+    # --- more suppression -----------------------------------------------------------------
+
+    def suppress(self, failing: list[lpaudit.Outcome], rows: list[Row]) -> set[CellKey]:
+        """For each failing check, the cheapest cell of this release published now (and by no
+        earlier version) in its relations, or breadth-first beyond withheld cells; preferring
+        cells large enough to cover the missing reach."""
+        release = disclosure.month_label(self.spans.year, self.month)
+        published_now = {
+            (span_of(self.month, kind), area, ptype)
+            for area, kind, _label, ptype, _m, _v, flag, _e in rows
+            if flag != WITHHELD
+        }
+        fresh = published_now - self.earlier_cells
+        chosen: set[CellKey] = set()
+        taken: set[lpaudit.Cell] = set()
+        for outcome in failing:
+            check = outcome.check
+            short = max(
+                check.value + check.upper - outcome.high, outcome.low - check.value + check.lower
+            )
+            seen, frontier, options = {check.cell}, [check.cell], set()
+            while frontier and not options:
+                nxt = []
+                for c in frontier:
+                    for relation in self.world.relations_of(c):
+                        for other in relation:
+                            if other in seen:
+                                continue
+                            seen.add(other)
+                            if other in fresh:
+                                options.add(other)
+                            elif other not in published_now and other not in self.earlier_cells:
+                                nxt.append(other)
+                frontier = nxt
+            if not options:
+                continue
+            options_left = options - taken or options
+
+            def cost(c, check=check, short=short):
+                cell = self.cell(c)
+                return (
+                    self.true_value(c, check.measure) < short,
+                    cell.contributions.cost,
+                    repr(c),
+                )
+
+            best = min(options_left, key=cost)
+            taken.add(best)
+            span, area, ptype = best
+            for kind in self.candidate_kinds[span]:
+                chosen.add(CellKey(release, area, kind, ptype))
+        return chosen
+
+
+def _values_by_host(con: Contributions, measure: str) -> Mapping:
+    if measure == "booked_nights":
+        return con.nights_by_host
+    if measure == "guest_nights":
+        return con.guest_nights_by_host
+    return con.by_host.get(measure, {})
 
 
 def _same(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> bool:
@@ -541,7 +957,8 @@ def release_month(
     if month_end(year, month) > (today or coop_date()):
         raise StatsError(_l("Only a finished month can be released."))
     rules = rules or Rules.from_config(current_app.config)
-    rows, _protection = plan_release(period, rules)
+    plan = plan_release(period, rules)
+    rows = plan.rows
     latest = latest_release(period)
     if latest is not None and latest.parameters == rules.as_dict() and _rows_of(latest) == rows:
         return None
@@ -551,6 +968,7 @@ def release_month(
         parameters=rules.as_dict(),
         supersedes_id=latest.id if latest else None,
         published_at=utcnow(),
+        audit=plan.summary(),
     )
     release.cells = [
         StatsCell(
@@ -615,7 +1033,10 @@ def release_previous_month(today: date | None = None) -> StatsRelease | None:
     period = previous_month(today)
     if latest_release(period) is not None:
         return None
-    return publish_month(period, today)
+    try:
+        return publish_month(period, today)
+    except ReleaseRefused:
+        return None  # logged; the board sees the refusal when it publishes by hand
 
 
 def cells_by_key(release: StatsRelease) -> dict[tuple[str, str, str], dict[str, StatsCell]]:

@@ -48,7 +48,11 @@ def release_now():
     form = ReleaseForm()
     if not form.validate_on_submit():
         abort(400)
-    made = services.publish_month(form.period.data)
+    try:
+        made = services.publish_month(form.period.data)
+    except services.StatsError as err:
+        flash(err.message, "error")
+        return redirect(url_for("stats.index"))
     if made is None:
         flash(
             _(

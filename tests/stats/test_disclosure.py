@@ -98,14 +98,17 @@ def test_rounding_to_base_halves_up(value, base, rounded):
     assert disclosure.round_to(value, base) == rounded
 
 
-def test_ratios_come_from_unrounded_numbers():
+def test_ratios_come_from_rounded_parts():
+    """Issue 19: an exact ratio with a public unit count pins its rounded numerator down;
+    ratios are made of the parts as published (nights to 10, counts to 5)."""
     assert disclosure.percent(1, 3) == 33
     assert disclosure.percent(1, 200) == 1  # 0.5 % rounds up
     assert disclosure.percent(5, 0) is None
     assert disclosure.one_decimal(10, 3) == 3.3
     assert disclosure.one_decimal(1, 4) == 0.3  # 0.25 → 0.3
     assert disclosure.one_decimal(3, 0) is None
-    assert published_value("occupancy_pct", (123, 456), RULES) == 27
+    assert published_value("occupancy_pct", (123, 456), RULES) == 26  # 120 / 460
+    assert published_value("avg_stay_nights", (56, 17), RULES) == 4.0  # 60 / 15
     assert published_value("booked_nights", 123, RULES) == 120
     assert published_value("stays", 123, RULES) == 125
 

@@ -129,6 +129,7 @@ def test_downloads_are_csv_and_json_and_logged(app, client, town):
         "min_hosts": 3,
         "dominance_n": 2,
         "dominance_pct": 85,
+        "protection_pct": 30,
         "round_counts": 5,
         "round_nights": 10,
     }
@@ -174,6 +175,33 @@ def test_the_board_can_release_a_month_from_the_page(app, client, town):
     login(client, "kommun@example.org")
     assert "release-now" not in text_of(client.get("/stats/"))
     assert client.post("/stats/release", data={"period": period}).status_code in (400, 403)
+
+
+def test_the_board_sees_the_audit_and_the_municipality_does_not(client, town):
+    """Issue 19: the audit's result is stored with the release and shown to the board."""
+    login(client, "styrelse@example.org")
+    page = client.get("/stats/2026-03?lang=en").get_data(as_text=True)
+    assert 'id="release-audit"' in page
+    assert "keeps its protection interval" in page
+    logout(client)
+    login(client, "kommun@example.org")
+    assert 'id="release-audit"' not in client.get("/stats/2026-03").get_data(as_text=True)
+
+
+def test_a_refused_release_is_a_message_for_the_board(app, client, town, monkeypatch):
+    """A release the audit cannot protect is not published; the board reads why."""
+
+    def refuse(period, rules):
+        raise services.ReleaseRefused(services._l("Nothing."))
+
+    monkeypatch.setattr(services, "plan_release", refuse)
+    login(client, "styrelse@example.org")
+    period = services.previous_month()
+    response = post_form(client, "/stats/release", {"period": period}, form_url="/stats/")
+    assert response.status_code == 302
+    assert "Nothing." in text_of(client.get("/stats/"))
+    with app.app_context():
+        assert services.latest_release(period) is None
 
 
 # --- the demo release, scanned ------------------------------------------------------------
