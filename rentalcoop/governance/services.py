@@ -429,18 +429,7 @@ def send_notice(meeting: Meeting, by: User, on: date | None = None) -> int:
         )
     meeting.notice_sent_on = on
     meeting.state = MeetingState.CONVENED
-    queued = 0
-    for member in current_members():
-        outbox.enqueue(
-            f"meeting:{meeting.id}:notice:{member.id}",
-            member.email,
-            member.locale,
-            "meeting_notice",
-            meeting_id=meeting.id,
-        )
-        queued += 1
-    db.session.flush()
-    return queued
+    return _mail_notice(meeting, f"meeting:{meeting.id}:notice")
 
 
 def send_supplementary_notice(meeting: Meeting, by: User, on: date | None = None) -> int:
@@ -461,10 +450,15 @@ def send_supplementary_notice(meeting: Meeting, by: User, on: date | None = None
         raise GovernanceError(_l("No matter has been added since the notice."))
     for motion in added:
         motion.is_discussion_only = False
+    return _mail_notice(meeting, f"meeting:{meeting.id}:notice:{on.isoformat()}")
+
+
+def _mail_notice(meeting: Meeting, key: str) -> int:
+    """Queue the notice for every current member once (`key` + member id keeps reruns no-ops)."""
     queued = 0
     for member in current_members():
         outbox.enqueue(
-            f"meeting:{meeting.id}:notice:{on.isoformat()}:{member.id}",
+            f"{key}:{member.id}",
             member.email,
             member.locale,
             "meeting_notice",

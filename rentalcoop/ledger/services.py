@@ -558,8 +558,9 @@ def _check_refund_fits(booking: Booking, refund: Refund, refunded_fee_net: int) 
         )
 
 
-def _earned_so_far(booking: Booking) -> tuple[int, int]:
-    """The fee earned and the community share given to the fund for this booking so far."""
+def _fee_and_community(*where) -> tuple[int, int]:
+    """The fee earned and the community share given to the fund, over the ledger rows whose
+    transactions match `where` (one booking, one fiscal year)."""
     revenue = func.sum(
         case((LedgerEntry.account == Account.SERVICE_FEE_REVENUE, -LedgerEntry.amount_ore), else_=0)
     )
@@ -572,9 +573,14 @@ def _earned_so_far(booking: Booking) -> tuple[int, int]:
     row = db.session.execute(
         select(func.coalesce(revenue, 0), func.coalesce(community, 0))
         .join(LedgerEntry.transaction)
-        .where(LedgerTransaction.booking_id == booking.id)
+        .where(*where)
     ).one()
     return int(row[0]), int(row[1])
+
+
+def _earned_so_far(booking: Booking) -> tuple[int, int]:
+    """The fee earned and the community share given to the fund for this booking so far."""
+    return _fee_and_community(LedgerTransaction.booking_id == booking.id)
 
 
 def _booking_balance(booking: Booking, account: Account, party_id: int | None) -> int:
@@ -729,21 +735,7 @@ class FeeFigures:
 
 def fee_figures(year: int) -> FeeFigures:
     """F and C of a fiscal year: what the close subtracts O and the reserve from."""
-    revenue = func.sum(
-        case((LedgerEntry.account == Account.SERVICE_FEE_REVENUE, -LedgerEntry.amount_ore), else_=0)
-    )
-    community = func.sum(
-        case(
-            (LedgerEntry.account == Account.COMMUNITY_CONTRIBUTIONS, LedgerEntry.amount_ore),
-            else_=0,
-        )
-    )
-    row = db.session.execute(
-        select(func.coalesce(revenue, 0), func.coalesce(community, 0))
-        .join(LedgerEntry.transaction)
-        .where(LedgerTransaction.fiscal_year == year)
-    ).one()
-    return FeeFigures(year, int(row[0]), int(row[1]))
+    return FeeFigures(year, *_fee_and_community(LedgerTransaction.fiscal_year == year))
 
 
 @dataclass(frozen=True)
