@@ -12,7 +12,10 @@ import pytest
 from rentalcoop.demo import DEMO_PASSWORD
 from tests.e2e.conftest import TIMEOUT_MS, PageWatch, artifact_path, login_in_browser
 
-pytestmark = pytest.mark.e2e
+# The walk checks what a person sees (menus, links, layout at two widths), which does not depend
+# on the database; the crawl test (tests/crawl) reads every page on PostgreSQL as well. Keeping
+# it to the SQLite pass saves CI a demo load and 1.5 minutes.
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_only]
 
 ROLES = {
     "guest": "guest1@example.org",
