@@ -200,7 +200,7 @@ class Town:
     """The people, the home and a meeting, and the rows each round starts from (made in this
     process, straight through the app's models and services, on the same database)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, rounds: int):
         self.app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, MAIL_SERVER=None)
         self.round = 0
         with self.app.app_context():
@@ -231,13 +231,27 @@ class Town:
                 starts_at=governance.meeting_start(today, clock(0, 1)),
                 venue="Bygdegården",
                 by=board,
+                today=today - timedelta(weeks=3),
             )
+            # Every round's matter is on the notice, which freezes the agenda (issue 14).
+            motions = [
+                governance.add_motion(
+                    meeting,
+                    kind="other",
+                    title=f"Motion {n + 1}",
+                    proposer=board,
+                    by_board=True,
+                    today=today - timedelta(weeks=3),
+                )
+                for n in range(rounds)
+            ]
             governance.send_notice(meeting, board, on=today - timedelta(weeks=3))
             governance.set_officers(
                 meeting, chair=board, secretary=factories.host(), adjusters=[factories.host()]
             )
             db.session.commit()
             self.ids, self.listing_id, self.meeting_id = ids, home.id, meeting.id
+            self.motion_ids = [motion.id for motion in motions]
 
     def booking(self, state: str, *, paid: bool = False, lapsed: bool = False) -> int:
         from rentalcoop.db import utcnow
@@ -264,16 +278,13 @@ class Town:
     def proxy_vote(self) -> tuple[int, int]:
         """A motion open for voting and a fresh proxy from the principal to the holder."""
         from rentalcoop.governance import services as governance
-        from rentalcoop.governance.models import Meeting
+        from rentalcoop.governance.models import Meeting, Motion
         from tests import factories
 
-        self.round += 1
         with self.app.app_context():
             meeting = db.session.get(Meeting, self.meeting_id)
             board = db.session.get(factories.User, self.ids["board"])
-            motion = governance.add_motion(
-                meeting, kind="other", title=f"Motion {self.round}", proposer=board, by_board=True
-            )
+            motion = db.session.get(Motion, self.motion_ids.pop(0))
             governance.open_vote(motion, board)
             proxy = governance.grant_proxy(
                 meeting,
@@ -334,7 +345,7 @@ def run_database(kind: str, rounds: int, port: int) -> dict:
         upgraded = flask(url, "db", "upgrade")
         if upgraded.returncode != 0:
             raise RuntimeError(upgraded.stderr)
-        town = Town(url)
+        town = Town(url, rounds)
         logs = []
 
         def tally(pair, statuses):
