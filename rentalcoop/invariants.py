@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import click
 from flask import Flask
 from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from rentalcoop.bookings.models import (
@@ -325,8 +326,15 @@ def init_app(app: Flask) -> None:
 
     @check.command("invariants")
     def invariants():
-        """Report every broken invariant; exit code 1 when there is any."""
-        found = violations()
+        """Report every broken invariant; exit code 1 when there is any (2: no schema)."""
+        try:
+            found = violations()
+        except DBAPIError as err:  # e.g. a database that was never migrated
+            click.echo(
+                f"The database could not be checked ({err.orig}). Has `flask db upgrade` run?",
+                err=True,
+            )
+            raise SystemExit(2) from err
         for violation in found:
             click.echo(str(violation))
         if found:

@@ -198,3 +198,11 @@ def test_a_cancellation_through_the_services_is_consistent(app):
         db.session.commit()
         assert db.session.scalar(select(Refund.amount_ore)) == booking.total_ore
         assert invariants.violations() == []
+
+
+@pytest.mark.sqlite_only
+def test_an_unmigrated_database_is_a_clear_message_not_a_traceback(make_app, tmp_path):
+    empty = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    result = empty.test_cli_runner().invoke(args=["check", "invariants"])
+    assert result.exit_code == 2
+    assert "flask db upgrade" in result.output
