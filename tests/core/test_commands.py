@@ -1,5 +1,6 @@
 """The command-line interface of CONTRACT.md."""
 
+import pytest
 from sqlalchemy import func, select
 
 from rentalcoop.accounts.models import User
@@ -29,6 +30,7 @@ def test_demo_data_loads_once_and_prints_logins(app, runner):
         assert listings >= 40
 
 
+@pytest.mark.sqlite_only  # the demo load is tested on PostgreSQL above; this saves CI a load
 def test_demo_logins_work(app, runner, client):
     from tests.helpers import login
 
