@@ -315,13 +315,12 @@ def propose_reserve(year: int, reserve_ore: int) -> list[Motion]:
     return pending
 
 
-def adopted_accounts(year: int) -> Motion | None:
-    """The passed accounts motion for the year (fastställelse of the income statement and the
-    balance sheet): the disposition is of the result in the adopted balance sheet (13:3)."""
+def _passed_motion(kind: MotionKind, year: int) -> Motion | None:
+    """The latest passed motion of this kind for the fiscal year."""
     return db.session.scalar(
         select(Motion)
         .where(
-            Motion.kind == MotionKind.ACCOUNTS,
+            Motion.kind == kind,
             Motion.fiscal_year == year,
             Motion.state == MotionState.DECIDED,
             Motion.passed.is_(True),
@@ -329,21 +328,17 @@ def adopted_accounts(year: int) -> Motion | None:
         .order_by(Motion.closed_at.desc())
         .limit(1)
     )
+
+
+def adopted_accounts(year: int) -> Motion | None:
+    """The passed accounts motion for the year (fastställelse of the income statement and the
+    balance sheet): the disposition is of the result in the adopted balance sheet (13:3)."""
+    return _passed_motion(MotionKind.ACCOUNTS, year)
 
 
 def approved_disposition(year: int) -> Motion | None:
     """The passed disposition motion for the year, if the meeting has approved one."""
-    return db.session.scalar(
-        select(Motion)
-        .where(
-            Motion.kind == MotionKind.DISPOSITION,
-            Motion.fiscal_year == year,
-            Motion.state == MotionState.DECIDED,
-            Motion.passed.is_(True),
-        )
-        .order_by(Motion.closed_at.desc())
-        .limit(1)
-    )
+    return _passed_motion(MotionKind.DISPOSITION, year)
 
 
 def post_close(
