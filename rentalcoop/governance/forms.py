@@ -99,8 +99,8 @@ class MotionForm(FlaskForm):
     body = TextAreaField(_l("Proposal and reasons"), validators=[Optional(), Length(max=10_000)])
     majority = SelectField(_l("Majority needed"), choices=_choices(MAJORITY_LABELS))
     is_secret = BooleanField(_l("Secret ballot"))
-    fee_bps = PercentField(_l("New service fee (% of the price)"))
-    community_bps = PercentField(_l("New community share (% of the net fee)"))
+    fee_bps = PercentField(_l("New service fee, percent of the price"))
+    community_bps = PercentField(_l("New community share, percent of the net fee"))
     effective_from = DateField(_l("Applies to bookings made from"), validators=[Optional()])
     project_id = SelectField(_l("Project"), coerce=int, choices=[], validate_choice=False)
     setting_key = SelectField(
