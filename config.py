@@ -46,6 +46,10 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+    # A log-in (its `user_sessions` row) lasts at most this long, remembered or not; the
+    # remember-me cookie lasts as long. `flask jobs run` deletes older and ended sessions.
+    SESSION_MAX_AGE_DAYS = 90
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * SESSION_MAX_AGE_DAYS
 
     # Passwords: Werkzeug's scrypt (≈ 90 ms a check on this machine kind, DESIGN §15).
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret

@@ -46,6 +46,16 @@ def purge_reset_tokens() -> int:
     return result.rowcount or 0
 
 
+@job("purge-sessions")
+def purge_sessions() -> int:
+    """Forget log-ins that ended or lapsed (`SESSION_MAX_AGE_DAYS`)."""
+    from rentalcoop.accounts.services import purge_sessions as purge
+
+    count = purge()
+    db.session.commit()
+    return count
+
+
 def run_all(only: str | None = None) -> dict[str, int]:
     done = {}
     # Mail goes last, so what the other jobs queued this run goes out in the same run.

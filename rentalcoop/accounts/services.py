@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from rentalcoop.accounts.models import PasswordResetToken, User, UserSession
@@ -101,8 +101,14 @@ def start_session(user: User) -> str:
     return key
 
 
+def session_cutoff() -> datetime:
+    """Sessions started before this have lapsed (`SESSION_MAX_AGE_DAYS`)."""
+    return utcnow() - timedelta(days=current_app.config.get("SESSION_MAX_AGE_DAYS", 90))
+
+
 def session_user(user_id: int, version: int, key: str) -> User | None:
-    """The active user of a cookie's session, if that session has not ended (one query)."""
+    """The active user of a cookie's session, if that session has neither ended nor lapsed
+    (one query)."""
     user = db.session.scalar(
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
@@ -112,6 +118,7 @@ def session_user(user_id: int, version: int, key: str) -> User | None:
             User.deleted_at.is_(None),
             UserSession.key_hash == _key_hash(key),
             UserSession.ended_at.is_(None),
+            UserSession.created_at >= session_cutoff(),
         )
     )
     if user is not None:
@@ -132,6 +139,19 @@ def end_session(user: User) -> None:
             )
             .values(ended_at=utcnow())
         )
+
+
+def purge_sessions() -> int:
+    """Delete sessions that ended a day ago or lapsed: they can never log anyone in again."""
+    result = db.session.execute(
+        delete(UserSession).where(
+            or_(
+                UserSession.ended_at < utcnow() - timedelta(days=1),
+                UserSession.created_at < session_cutoff(),
+            )
+        )
+    )
+    return result.rowcount or 0
 
 
 def set_password(user: User, password: str) -> None:

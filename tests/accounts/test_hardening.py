@@ -3,6 +3,8 @@ account, log-out that ends the session on the server, shared rate-limit storage.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -10,7 +12,9 @@ from config import ProductionConfig, TestingConfig
 from rentalcoop import ConfigurationError, worker_count
 from rentalcoop.accounts import services
 from rentalcoop.accounts.models import UserSession
+from rentalcoop.db import utcnow
 from rentalcoop.extensions import db
+from rentalcoop.jobs import run_all
 from tests import factories
 from tests.helpers import login, logout, post_form
 
@@ -174,6 +178,43 @@ def test_a_session_id_from_before_server_sessions_is_not_accepted(app, person):
         session["_user_id"] = old_style
         session["_fresh"] = True
     assert client.get("/account").status_code == 302
+
+
+def test_a_session_older_than_its_max_age_no_longer_logs_in(app, client, person):
+    assert login(client, "known@example.org", remember="y").status_code == 303
+    assert client.get("/account").status_code == 200
+    with app.app_context():
+        row = db.session.scalars(select(UserSession)).one()
+        row.created_at = utcnow() - timedelta(days=app.config["SESSION_MAX_AGE_DAYS"], minutes=1)
+        db.session.commit()
+    assert client.get("/account").status_code == 302  # the remember-me cookie lapsed with it
+
+
+def test_the_jobs_forget_ended_and_lapsed_sessions_and_keep_live_ones(app, person):
+    max_age = timedelta(days=app.config["SESSION_MAX_AGE_DAYS"])
+    with app.app_context():
+        user = services.find_user_by_email("known@example.org")
+        now = utcnow()
+        rows = {
+            "live": UserSession(user_id=user.id, key_hash="a" * 64, created_at=now),
+            "just ended": UserSession(
+                user_id=user.id, key_hash="b" * 64, created_at=now, ended_at=now
+            ),
+            "ended two days ago": UserSession(
+                user_id=user.id,
+                key_hash="c" * 64,
+                created_at=now - timedelta(days=3),
+                ended_at=now - timedelta(days=2),
+            ),
+            "lapsed": UserSession(
+                user_id=user.id, key_hash="d" * 64, created_at=now - max_age - timedelta(hours=1)
+            ),
+        }
+        db.session.add_all(rows.values())
+        db.session.commit()
+        assert run_all("purge-sessions") == {"purge-sessions": 2}
+        left = set(db.session.scalars(select(UserSession.key_hash)))
+        assert left == {"a" * 64, "b" * 64}
 
 
 PRODUCTION = {"SECRET_KEY": "x" * 40, "RATELIMIT_ENABLED": True}
