@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -48,6 +49,21 @@ def deliver(message: EmailMessage) -> None:
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
         smtp.send_message(message)
+
+
+def deliver_later(message: EmailMessage) -> Callable[[], None]:
+    """A callable that delivers `message` in this app, for after the response is sent
+    (`response.call_on_close`); it logs a failure instead of raising (the answer has gone)."""
+    app = current_app._get_current_object()
+
+    def send() -> None:
+        with app.app_context():
+            try:
+                deliver(message)
+            except Exception as err:  # noqa: BLE001 - nobody is left to answer
+                log.warning("mail not sent after the response: %s", type(err).__name__)
+
+    return send
 
 
 def send_mail(to: str, locale: str, template: str, **context) -> None:

@@ -182,11 +182,16 @@ def reset_request():
             "accounts/reset_request.html", form=form
         ), 422 if form.is_submitted() else 200
     found = services.request_reset(form.email.data)
+    flash(
+        _("If an account exists for that address, we have sent a link to reset the password."),
+        "info",
+    )
+    response = redirect(url_for("accounts.login"), 303)
     if found is not None:
         user, token = found
         db.session.commit()
         link = url_for("accounts.reset_password", token=token, _external=True)
-        mail.send_mail(
+        message = mail.compose(
             user.email,
             user.locale,
             "reset_password",
@@ -194,11 +199,10 @@ def reset_request():
             link=link,
             minutes=current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"] // 60,
         )
-    flash(
-        _("If an account exists for that address, we have sent a link to reset the password."),
-        "info",
-    )
-    return redirect(url_for("accounts.login"), 303)
+        # Sent once the answer has gone out, so its time (SMTP can take seconds) does not tell
+        # whether the address has an account; a failure is logged, the answer is the same.
+        response.call_on_close(mail.deliver_later(message))
+    return response
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

@@ -19,7 +19,8 @@ def _request_reset(client, caplog, email):
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="rentalcoop.mail"):
         response = post_form(client, "/reset", {"email": email})
-    assert response.status_code == 303
+        assert response.status_code == 303
+        response.close()  # the mail goes out once the answer has been sent
     mails = [r.getMessage() for r in caplog.records if r.name == "rentalcoop.mail"]
     return mails
 
@@ -76,6 +77,30 @@ def test_a_new_request_voids_the_older_link(app, client, caplog):
     second = LINK.search(_request_reset(client, caplog, "twice@example.org")[0]).group(1)
     assert client.get(f"/reset/{first}").status_code == 410
     assert client.get(f"/reset/{second}").status_code == 200
+
+
+def test_the_reset_mail_goes_out_after_the_answer_and_a_mail_failure_changes_nothing(
+    app, client, caplog, monkeypatch
+):
+    with app.app_context():
+        factories.user(email="slow@example.org")
+        db.session.commit()
+    sent = []
+
+    def failing_smtp(message):
+        sent.append(message["To"])
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr("rentalcoop.mail.deliver", failing_smtp)
+    answers = []
+    for email in ("slow@example.org", "nobody@example.org"):
+        before = list(sent)
+        response = post_form(client, "/reset", {"email": email})
+        assert sent == before  # nothing sent while the answer is being made
+        response.close()
+        answers.append((response.status_code, response.headers["Location"]))
+    assert sent == ["slow@example.org"]
+    assert answers[0] == answers[1] == (303, "/login")
 
 
 def test_unknown_email_gets_the_same_answer_and_no_mail(client, caplog):

@@ -64,7 +64,7 @@ def test_reset_mail_is_sent_by_smtp_in_the_recipients_language(
     # The page is viewed in the other language: the mail still follows the recipient.
     other = "en" if locale == "sv" else "sv"
     client.get(f"/?lang={other}")
-    post_form(client, "/reset", {"email": f"{locale}@example.org"})
+    post_form(client, "/reset", {"email": f"{locale}@example.org"}).close()
     assert inbox.received.wait(5)
     message = inbox.messages[0]
     assert message["To"] == f"{locale}@example.org"
