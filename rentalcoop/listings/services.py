@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from rentalcoop.accounts.models import User
-from rentalcoop.db import utcnow
+from rentalcoop.db import lock_for_change, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
@@ -191,7 +191,9 @@ def _check_publishable(listing: Listing) -> None:
 
 
 def change_state(listing: Listing, state: ListingState, by: User) -> None:
-    """Publish, pause or archive, along the allowed transitions only."""
+    """Publish, pause or archive, along the allowed transitions only; decided on the listing's
+    row as it is under our lock, so two clicks at once cannot both pass the check."""
+    lock_for_change(db.session, listing)
     if not listing.can_become(state):
         raise ListingError(
             _l("A listing that is %(state)s cannot become %(new)s."),

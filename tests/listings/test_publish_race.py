@@ -62,3 +62,44 @@ def _race(app, email: str) -> None:
             .where(Listing.host_id == host_id, Listing.state == ListingState.PUBLISHED)
         )
     assert published == 1
+
+
+def test_pause_and_archive_at_once_never_bring_an_archived_listing_back(app):
+    """Archived is final: a pause decided on the row as it was before the archive committed
+    would turn the archived home back into a paused one."""
+    for round_ in range(ROUNDS):
+        assert _pause_and_archive(app, f"twotabs{round_}@example.org") == ListingState.ARCHIVED
+
+
+def _pause_and_archive(app, email: str) -> str:
+    with app.app_context():
+        host = factories.host(email=email)
+        listing = factories.listing(host=host, state="published")
+        db.session.commit()
+        listing_id = listing.id
+    tabs = []
+    for action in ("pause", "archive"):
+        client = app.test_client()
+        login(client, email)
+        tabs.append((client, action, csrf_token(client, "/")))
+    barrier = threading.Barrier(len(tabs))
+    results: dict = {}
+
+    def act(client, action, token):
+        barrier.wait()
+        try:
+            response = client.post(
+                f"/host/listings/{listing_id}/{action}", data={"csrf_token": token}
+            )
+            results[action] = response.status_code
+        except Exception:  # noqa: BLE001 - reported below
+            results[action] = traceback.format_exc()
+
+    threads = [threading.Thread(target=act, args=tab) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert set(results.values()) <= {303, 409}, results
+    with app.app_context():
+        return db.session.scalar(select(Listing.state).where(Listing.id == listing_id))
