@@ -104,9 +104,7 @@ def unavailable_nights(listing_id: int, start: date, end: date) -> dict[date, st
         select(
             (s.label if s.label is not None else literal(s.kind)).label("kind"),
             s.night.label("night"),
-        ).where(
-            s.listing_id == listing_id, s.night >= start, s.night < end, *s.where
-        )
+        ).where(s.listing_id == listing_id, s.night >= start, s.night < end, *s.where)
         for s in night_sources()
     ]
     query = parts[0] if len(parts) == 1 else union_all(*parts)
