@@ -518,7 +518,9 @@ def test_the_board_marks_a_bank_giro_booking_paid_by_its_reference(app, people):
     url = f"/bookings/{booking_id}/pay"
     post_form(guest, f"{url}/method", {"method": "bankgiro"}, form_url=url)
     board = _client(app, "board@example.org")
-    assert 'id="match-submit"' in text_of(board.get("/board/payments"))
+    desk = text_of(board.get("/board/payments"))
+    assert 'id="match-submit"' in desk
+    assert f'id="pays-by-{booking_id}">Bankgiro<' in desk
     response = _match(board, f"BG inbetalning 3795,00 medd: {code.lower()}", "3 795,00")
     assert response.status_code == 303
     with app.app_context():

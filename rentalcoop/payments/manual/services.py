@@ -202,6 +202,18 @@ def choice_of(booking: Booking) -> PaymentChoice | None:
     return db.session.get(PaymentChoice, booking.id)
 
 
+def methods_of(booking_ids: list[int]) -> dict[int, str]:
+    """The chosen method's label per booking id, for those that chose one (one query)."""
+    if not booking_ids:
+        return {}
+    rows = db.session.execute(
+        select(PaymentChoice.booking_id, PaymentChoice.method).where(
+            PaymentChoice.booking_id.in_(booking_ids)
+        )
+    )
+    return {bid: str(PAYMENT_METHOD_LABELS[PaymentMethod(method)]) for bid, method in rows}
+
+
 @dataclass(frozen=True)
 class PayOptions:
     """What the pay page offers a booking waiting for payment."""

@@ -26,6 +26,12 @@ def payment_details() -> services.PaymentDetails:
     return services.payment_details()
 
 
+@bp.app_template_global()
+def payment_methods_of(bookings) -> dict[int, str]:
+    """The method each booking's guest chose, by booking id (one query for the board's list)."""
+    return services.methods_of([b.id for b in bookings])
+
+
 def _is_manual() -> bool:
     return get_provider().name == ProviderName.MANUAL
 
