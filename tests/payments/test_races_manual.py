@@ -116,3 +116,39 @@ def test_the_expiry_job_lapses_the_hold_while_the_board_enters_the_payment(app, 
             assert booking.refund_total_ore == booking.total_ore
         else:
             assert booking.state == BookingState.CONFIRMED
+
+
+def test_the_guest_picks_bank_giro_while_the_board_enters_the_payment(app, boards):
+    from rentalcoop.payments.manual.models import PaymentSettings
+
+    board, board_token = boards[0]
+    guest = app.test_client()
+    login(guest, "guest@example.org")
+    guest_token = csrf_token(guest, "/account")
+    with app.app_context():
+        row = db.session.get(PaymentSettings, 1)
+        row.payee_name, row.swish_number, row.bankgiro_number = (
+            "Föreningen",
+            "1231181189",
+            "9991233",
+        )
+        db.session.commit()
+    for round_ in range(ROUNDS):
+        booking_id, code, amount = _pending(app, round_)
+        chose, marked = race(
+            post(
+                guest,
+                f"/bookings/{booking_id}/pay/method",
+                {"csrf_token": guest_token, "method": "bankgiro"},
+            ),
+            post(
+                board,
+                "/board/payments/match",
+                {"csrf_token": board_token, "reference": code, "amount": amount},
+            ),
+        )
+        assert marked == 303
+        assert chose in (303, 409)  # too late once the stay is paid
+        booking = _consistent(app, booking_id)
+        assert booking.state == BookingState.CONFIRMED
+        assert booking.expires_at is None
