@@ -138,6 +138,9 @@ def choose_method(booking_id: int):
         changed = services.choose_method(booking, PaymentMethod(form.method.data))
     except DomainError as err:
         db.session.rollback()
+        booking = _guest_booking(booking_id)
+        if booking.is_stay:  # paid meanwhile: nothing left to choose
+            return redirect(url_for("bookings.show", booking_id=booking.id), 303)
         flash(err.message, "error")
         from rentalcoop.payments.views import pay_page
 
