@@ -103,6 +103,14 @@ class Config:
     # Manual provider: how a guest pays the cooperative (bank giro, Swish). Unset: a
     # translated default text on the pay page.
     MANUAL_PAYMENT_INSTRUCTIONS = os.environ.get("MANUAL_PAYMENT_INSTRUCTIONS")
+    # Manual provider holds per method (the Swish number and bank giro are board settings in
+    # the database, /board/payment-details). Swish arrives at once: minutes. A bank giro
+    # payment arrives the bank day after it is made: the hold runs to the end of the N-th bank
+    # day after the guest chose it (the board may set N); a reminder goes out within the last
+    # BANKGIRO_REMINDER_HOURS.
+    SWISH_HOLD_MINUTES = int(os.environ.get("SWISH_HOLD_MINUTES", "30"))
+    BANKGIRO_HOLD_DAYS = int(os.environ.get("BANKGIRO_HOLD_DAYS", "3"))
+    BANKGIRO_REMINDER_HOURS = int(os.environ.get("BANKGIRO_REMINDER_HOURS", "48"))
 
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     # Listing photos (re-encoded uploads), served by the app with long cache lifetimes.

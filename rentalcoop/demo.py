@@ -127,6 +127,11 @@ HOMES = [
 ]
 
 
+DEMO_PAYEE = "rentalcoop ekonomisk förening"
+DEMO_SWISH = "1231181189"
+DEMO_BANKGIRO = "9991233"
+
+
 def _user(email: str, name: str, password_hash: str, locale: str = "sv") -> User:
     user = User(email=email, name=name, password_hash=password_hash, locale=locale)
     db.session.add(user)
@@ -148,6 +153,11 @@ def load_demo_data() -> bool:
     board.is_board = True
     db.session.flush()
     membership.admit(board, None, joined_on=founded)
+    # Where demo guests pay (manual provider): Swish's test number and a made-up bank giro
+    # whose check digit is right.
+    from rentalcoop.payments.manual.services import update_payment_details
+
+    update_payment_details(DEMO_PAYEE, DEMO_SWISH, DEMO_BANKGIRO, None, board)
 
     municipality = _user(MUNICIPALITY_EMAIL, "Ekby kommun, samhällsbyggnad", password_hash)
     municipality.is_municipality = True

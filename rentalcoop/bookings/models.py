@@ -14,6 +14,9 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    case,
+    literal,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -271,7 +274,22 @@ class BookingEvent(db.Model):
 def _register_booked_nights() -> None:
     from rentalcoop.listings import availability
 
-    availability.register_night_source("booked", BookedNight.listing_id, BookedNight.night)
+    # The host's calendar tells nights of a booking still waiting for payment (a bank giro
+    # transfer takes days) from paid ones.
+    waiting = (
+        select(Booking.id)
+        .where(
+            Booking.id == BookedNight.booking_id,
+            Booking.state == BookingState.PENDING_PAYMENT,
+        )
+        .exists()
+    )
+    availability.register_night_source(
+        "booked",
+        BookedNight.listing_id,
+        BookedNight.night,
+        label=case((waiting, literal("awaiting")), else_=literal("booked")),
+    )
 
 
 _register_booked_nights()

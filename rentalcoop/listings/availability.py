@@ -43,18 +43,26 @@ class NightSource:
     listing_id: ColumnElement
     night: ColumnElement
     where: tuple[ColumnElement, ...] = ()
+    # What the calendars call a night of this source, when it is finer than `kind` (booked
+    # nights of a booking still waiting for payment are "awaiting"). Only `unavailable_nights`
+    # reads it; search and booking checks never pay for it.
+    label: ColumnElement | None = None
 
 
 # Shown in the host's calendar; the first kind listed wins when sources overlap.
-KIND_PRIORITY = ("booked", "imported", "blocked")
+KIND_PRIORITY = ("booked", "awaiting", "imported", "blocked")
 _sources: dict[str, NightSource] = {}
 
 
 def register_night_source(
-    kind: str, listing_id: ColumnElement, night: ColumnElement, *where: ColumnElement
+    kind: str,
+    listing_id: ColumnElement,
+    night: ColumnElement,
+    *where: ColumnElement,
+    label: ColumnElement | None = None,
 ) -> None:
     """Make rows of another table block nights (`where` narrows the rows that count)."""
-    _sources[kind] = NightSource(kind, listing_id, night, tuple(where))
+    _sources[kind] = NightSource(kind, listing_id, night, tuple(where), label)
 
 
 def night_sources() -> list[NightSource]:
@@ -93,9 +101,10 @@ def free_during(listing_id, check_in: date, check_out: date) -> ColumnElement[bo
 def unavailable_nights(listing_id: int, start: date, end: date) -> dict[date, str]:
     """The taken nights of one listing in [start, end) with their kind, in one query."""
     parts = [
-        select(literal(s.kind).label("kind"), s.night.label("night")).where(
-            s.listing_id == listing_id, s.night >= start, s.night < end, *s.where
-        )
+        select(
+            (s.label if s.label is not None else literal(s.kind)).label("kind"),
+            s.night.label("night"),
+        ).where(s.listing_id == listing_id, s.night >= start, s.night < end, *s.where)
         for s in night_sources()
     ]
     query = parts[0] if len(parts) == 1 else union_all(*parts)

@@ -18,6 +18,8 @@ from rentalcoop.extensions import csrf, db
 from rentalcoop.i18n import _
 from rentalcoop.payments import bp, services, webhooks
 from rentalcoop.payments.forms import ActionForm
+from rentalcoop.payments.manual import services as manual
+from rentalcoop.payments.manual.forms import MatchForm, MethodForm
 from rentalcoop.payments.models import (
     Payout,
     PayoutState,
@@ -57,17 +59,17 @@ def pay_page(booking_id: int):
         if request.args.get("checkout") == "done":
             flash(_("Thank you! Your payment is received and your stay is confirmed."), "success")
         return redirect(url_for("bookings.show", booking_id=booking.id), 303)
-    instructions = current_app.config.get("MANUAL_PAYMENT_INSTRUCTIONS") or _(
-        "Pay the amount to the cooperative's bank giro or Swish number and write the booking "
-        "code as the message. The board confirms your stay as soon as the money is in."
-    )
+    is_manual = _is_manual()
     return render_template(
         "payments/pay.html",
         booking=booking,
-        is_manual=_is_manual(),
+        is_manual=is_manual,
+        # Manual provider: the coop's Swish and bank giro and the hold each gives.
+        options=manual.pay_options(booking) if is_manual else None,
+        method_form=MethodForm() if is_manual else None,
         is_waiting=booking.state == BookingState.PENDING_PAYMENT,
         returned=request.args.get("checkout") == "done",
-        instructions=instructions,
+        instructions=current_app.config.get("MANUAL_PAYMENT_INSTRUCTIONS"),
         form=ActionForm(),
     )
 
@@ -119,6 +121,7 @@ def board():
         notes=notes,
         is_manual=_is_manual(),
         form=ActionForm(),
+        match_form=MatchForm(formdata=None),
     )
 
 

@@ -39,6 +39,13 @@ def test_demo_logins_work(app, runner, client):
     town = app.test_client()
     response = login(town, "municipality@example.org", "demo-password-2026")
     assert response.headers["Location"] == "/stats/"
+    # The demo coop has its Swish number and bank giro set, so demo guests see how to pay.
+    board = app.test_client()
+    login(board, "board@example.org", "demo-password-2026")
+    details = board.get("/board/payment-details").get_data(as_text=True)
+    assert 'value="123 118 11 89"' in details
+    assert 'value="999-1233"' in details
+    assert 'id="payment-details-missing"' not in board.get("/board/payments").get_data(as_text=True)
 
 
 def test_jobs_run(runner):

@@ -70,7 +70,8 @@ def test_guest_sees_amount_due_time_and_how_to_pay(app, client, people):
         assert 'id="pay-amount">SEK\xa03,795.00<' in html  # 379 500 öre, the money filter
         assert booking.code in html
         assert 'id="pay-due"' in html
-        assert "bank giro or Swish" in html
+        # No Swish number or bank giro set yet (tests/payments/test_swish_bankgiro.py): it says so.
+        assert 'id="pay-not-configured"' in html
 
 
 def test_pay_instructions_come_from_the_configuration(make_app, people):
