@@ -506,6 +506,75 @@ def post_payout_reversed(
     )
 
 
+def post_dispute_held_back(
+    booking: Booking, dispute_ref: str, amount_ore: int, *, on: date | None = None
+) -> LedgerTransaction:
+    """A paid host's share of a disputed payment came back from their connected account (a
+    transfer reversal): the coop owes it to the host again until the dispute closes."""
+    legs = [
+        Leg(Account.CASH, None, amount_ore),
+        Leg(Account.HOST_PAYABLE, booking.host_id, -amount_ore),
+    ]
+    return post_transaction(
+        booking_key(booking, f"dispute:{dispute_ref}:held-back"),
+        TransactionKind.DISPUTE_HELD_BACK,
+        on or _coop_date(),
+        legs,
+        booking=booking,
+        memo=f"Booking {booking.code}",
+    )
+
+
+def post_dispute_returned(
+    booking: Booking, dispute_ref: str, amount_ore: int, *, on: date | None = None
+) -> LedgerTransaction:
+    """The dispute was won: what was taken back from the host was transferred to them again."""
+    legs = [
+        Leg(Account.HOST_PAYABLE, booking.host_id, amount_ore),
+        Leg(Account.CASH, None, -amount_ore),
+    ]
+    return post_transaction(
+        booking_key(booking, f"dispute:{dispute_ref}:returned"),
+        TransactionKind.DISPUTE_RETURNED,
+        on or _coop_date(),
+        legs,
+        booking=booking,
+        memo=f"Booking {booking.code}",
+    )
+
+
+def post_dispute_closed(
+    booking: Booking,
+    dispute_ref: str,
+    *,
+    chargeback_ore: int,
+    fee_ore: int,
+    host_share_ore: int,
+    on: date | None = None,
+) -> LedgerTransaction | None:
+    """A dispute closed: the guest's bank took `chargeback_ore` (0 when the coop won) and
+    Stripe kept `fee_ore`, both out of the coop's money. The host bears `host_share_ore` of
+    the chargeback (they are owed that much less, or owe it back); the rest and the fee are a
+    cost of the coop's year (`OPERATING_COSTS`, so O of DESIGN §10 carries them). The rule
+    that decides the host's share is in `rentalcoop.payments.disputes`. None when nothing
+    moved (won, fee refunded)."""
+    if not 0 <= host_share_ore <= chargeback_ore or fee_ore < 0:
+        raise LedgerError(_l("The dispute of booking %(code)s does not add up."), code=booking.code)
+    legs = [
+        Leg(Account.HOST_PAYABLE, booking.host_id, host_share_ore),
+        Leg(Account.OPERATING_COSTS, None, chargeback_ore - host_share_ore + fee_ore),
+        Leg(Account.CASH, None, -(chargeback_ore + fee_ore)),
+    ]
+    return _post_unless_empty(
+        booking_key(booking, f"dispute:{dispute_ref}:closed"),
+        TransactionKind.DISPUTE_LOST,
+        on or _coop_date(),
+        legs,
+        booking=booking,
+        memo=f"Booking {booking.code}",
+    )
+
+
 def post_operating_cost(
     key: str,
     amount_ore: int,
