@@ -484,7 +484,12 @@ def release_due_payouts(now: datetime | None = None) -> int:
             changed += _release_one(provider, payout_id, waiting, now)
         except Exception as err:  # noqa: BLE001 - one payout's failure must not stop the others
             db.session.rollback()
-            log.error("release-payouts: payout %s failed: %s", payout_id, type(err).__name__, exc_info=True)
+            log.error(
+                "release-payouts: payout %s failed: %s",
+                payout_id,
+                type(err).__name__,
+                exc_info=True,
+            )
             failures.append(f"payout {payout_id}")
             _give_up_sending(payout_id)
     return JobCount(changed, failures)
