@@ -484,12 +484,8 @@ def release_due_payouts(now: datetime | None = None) -> int:
             changed += _release_one(provider, payout_id, waiting, now)
         except Exception as err:  # noqa: BLE001 - one payout's failure must not stop the others
             db.session.rollback()
-            log.error(
-                "release-payouts: payout %s failed: %s",
-                payout_id,
-                type(err).__name__,
-                exc_info=True,
-            )
+            # The id and the kind of error only: a message may carry a name or an address.
+            log.error("release-payouts: payout %s failed: %s", payout_id, type(err).__name__)
             failures.append(f"payout {payout_id}")
             _give_up_sending(payout_id)
     return JobCount(changed, failures)
