@@ -133,7 +133,22 @@ def hold_payout(dispute: Dispute, payout: Payout) -> None:
 
 def settle_after_send(payout: Payout) -> None:
     """A payout's transfer has just been recorded (paid, or back to owed after a failure): a
-    dispute opened meanwhile holds it now."""
+    dispute opened meanwhile holds it now, and one lost meanwhile (its share to be taken back
+    from a transfer that then failed) shrinks the payout instead."""
+    if payout.state in (PayoutState.OWED, PayoutState.CANCELLED):
+        lost = db.session.scalars(
+            select(Dispute).where(
+                Dispute.booking_id == payout.booking_id,
+                Dispute.state == DisputeState.LOST,
+                Dispute.reversal_ref.is_(None),
+                Dispute.reversal_ore > 0,
+            )
+        )
+        for dispute in lost:
+            payout.amount_ore = max(payout.amount_ore - dispute.reversal_ore, 0)
+            dispute.reversal_ore = 0
+            if payout.amount_ore == 0:
+                payout.state = PayoutState.CANCELLED
     for dispute in open_disputes(payout.booking_id):
         hold_payout(dispute, payout)
 
