@@ -207,7 +207,8 @@ class StripeProvider:
         }
         if self.payment_methods:
             # A filter on the methods the dashboard has turned on (not a fixed list): one not
-            # yet activated is left out instead of making every Checkout fail (README).
+            # yet activated is left out instead of making every Checkout fail. API version
+            # 2026-09-30.endive removed `payment_method_types` from Checkout (docs/payments.md).
             params["allowed_payment_method_types"] = list(self.payment_methods)
         if booking.guest.email:
             params["customer_email"] = booking.guest.email

@@ -55,6 +55,10 @@ def _id(value) -> str | None:
     return _value(value, "id")
 
 
+# Kept events tried again right after an event is applied (the rest: `flask jobs run`).
+IN_REQUEST_RETRIES = 20
+
+
 class NotYet(Exception):  # noqa: N818 - a signal, not an error
     """The event's object is not known here yet: keep the event and apply it later."""
 
@@ -100,7 +104,7 @@ def apply_event(event, *, connect: bool, payload: str | bytes | None = None) -> 
         row.payload = payload if payload is not None else str(event)
     db.session.commit()
     if row.state == WebhookState.APPLIED:
-        retry_pending()
+        retry_pending(limit=IN_REQUEST_RETRIES)
     return True
 
 
