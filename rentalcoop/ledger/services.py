@@ -427,9 +427,14 @@ def post_payout(
     amount_ore: int | None = None,
     on: date | None = None,
     posted_by: User | int | None = None,
+    is_sent: bool = False,
 ) -> LedgerTransaction | None:
     """The host was paid for this booking: by default all the coop still owes them for it
-    (the accommodation less any refund). None when nothing is owed."""
+    (the accommodation less any refund). None when nothing is owed.
+
+    `is_sent`: the transfer has already been made (Stripe answered it), so it is recorded even
+    when a refund meanwhile left the host owing part of it back (the reversal that follows
+    settles that, as for a refund after a payout)."""
     key = booking_key(booking, "payout")
     existing = find_transaction(key)
     if existing is not None:
@@ -437,7 +442,7 @@ def post_payout(
     _payment_posted(booking)
     owed = -_booking_balance(booking, Account.HOST_PAYABLE, booking.host_id)
     amount = owed if amount_ore is None else amount_ore
-    if amount > owed or amount < 0:
+    if (amount > owed and not is_sent) or amount < 0:
         raise LedgerError(
             _l(
                 "A payout of %(amount)s öre for booking %(code)s is more than the "

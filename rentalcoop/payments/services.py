@@ -394,9 +394,15 @@ def schedule_payout(booking: Booking) -> Payout:
 
 
 def mark_payout_paid(
-    payout: Payout, *, ref: str | None = None, by: User | None = None, at: datetime | None = None
+    payout: Payout,
+    *,
+    ref: str | None = None,
+    by: User | None = None,
+    at: datetime | None = None,
+    is_sent: bool = False,
 ) -> bool:
-    """The host has been paid (Stripe transfer made, or the board's bank transfer)."""
+    """The host has been paid (Stripe transfer made, or the board's bank transfer); `is_sent`:
+    a transfer Stripe already made is recorded whatever changed meanwhile."""
     from rentalcoop.ledger import services as ledger
 
     # Locked and read afresh: a refund may have just shrunk or cancelled it (`start_refund`).
@@ -409,7 +415,7 @@ def mark_payout_paid(
     payout.marked_by_id = by.id if by is not None else None
     payout.claimed_at = None
     db.session.flush()
-    ledger.post_payout(payout.booking, amount_ore=payout.amount_ore, posted_by=by)
+    ledger.post_payout(payout.booking, amount_ore=payout.amount_ore, posted_by=by, is_sent=is_sent)
     return True
 
 
@@ -556,7 +562,7 @@ def settle_sending(
         payment = succeeded_payment(booking)
         if payment is not None and charge_ref and not payment.charge_ref:
             payment.charge_ref = charge_ref
-        mark_payout_paid(payout, ref=sent.ref, at=at)
+        mark_payout_paid(payout, ref=sent.ref, at=at, is_sent=True)
         if kept < payout.amount_ore:
             payout.state = PayoutState.REVERSED
             payout.amount_ore = kept

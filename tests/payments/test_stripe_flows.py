@@ -4,6 +4,7 @@ payouts that fail one at a time. The invariants are checked after every scenario
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -563,4 +564,108 @@ def test_a_stale_claim_is_sent_again_with_the_same_key(stripe_app, fake_stripe, 
         assert db.session.scalar(select(Payout.state).where(Payout.booking_id == booking_id)) == (
             PayoutState.PAID
         )
+    _clean(stripe_app)
+
+
+def _during_transfer(fake_stripe, action):
+    """Run `action` while Stripe is answering the (first) transfer request, from another
+    thread (another request, with its own session and connection, as in production)."""
+    answer = fake_stripe._answer
+    done = []
+
+    def hooked(req):
+        if req.path == "/v1/transfers" and not done:
+            worker = threading.Thread(target=lambda: done.append(action()))
+            worker.start()
+            worker.join(30)
+        return answer(req)
+
+    fake_stripe._answer = hooked
+    return done
+
+
+def test_a_cancellation_while_the_payout_is_being_sent(stripe_app, fake_stripe, stripe_people):
+    """The guest leaves early while the transfer is on its way: the refund leaves the payout
+    to its sender, who then takes the refunded nights back."""
+    _connect_host(stripe_app, stripe_people)
+    booking_id = _booking(stripe_app, stripe_people, days_ahead=-2, nights=5)
+    _pay(stripe_app, fake_stripe, booking_id)
+    guest = stripe_app.test_client()
+    login(guest, "guest@example.org")
+
+    def cancel():
+        from tests.helpers import post_form
+
+        return post_form(guest, f"/bookings/{booking_id}/cancel", {}).status_code
+
+    done = _during_transfer(fake_stripe, cancel)
+    with stripe_app.app_context():
+        assert services.release_due_payouts(utcnow()) == 1
+        services.send_pending()
+        db.session.commit()
+        booking = db.session.get(Booking, booking_id)
+        payout = db.session.scalar(select(Payout))
+        host_part = booking.refund_nights_ore + booking.refund_cleaning_ore
+        assert host_part > 0
+        assert payout.state == PayoutState.REVERSED
+        assert payout.amount_ore == booking.host_payout_ore - host_part
+        assert payout.reversal_ref is not None
+        assert db.session.scalar(select(Refund.state)) == RefundState.DONE
+        assert ledger.account_balance(Account.HOST_PAYABLE, stripe_people["host"]) == 0
+    assert done == [303]
+    _clean(stripe_app)
+
+
+def test_a_dispute_while_the_payout_is_being_sent(stripe_app, fake_stripe, stripe_people):
+    _connect_host(stripe_app, stripe_people)
+    booking_id = _booking(stripe_app, stripe_people, days_ahead=-2, nights=5)
+    session = _pay(stripe_app, fake_stripe, booking_id)
+    opened = fake_stripe.dispute(session["id"])
+    done = _during_transfer(
+        fake_stripe,
+        lambda: _deliver(stripe_app, "charge.dispute.created", opened, "evt_dp_sending"),
+    )
+    with stripe_app.app_context():
+        assert services.release_due_payouts(utcnow()) == 1
+        services.send_pending()
+        db.session.commit()
+        payout = db.session.scalar(select(Payout))
+        dispute = db.session.scalar(select(Dispute))
+        assert payout.state == PayoutState.PAID
+        assert dispute.reversal_ore == payout.amount_ore
+        assert dispute.reversal_ref is not None
+    assert done
+    _clean(stripe_app)
+
+
+def test_a_refund_is_claimed_and_committed_before_stripe_is_called(
+    stripe_app, fake_stripe, stripe_people
+):
+    booking_id = _booking(stripe_app, stripe_people)
+    _pay(stripe_app, fake_stripe, booking_id)
+    seen = []
+    answer = fake_stripe._answer
+
+    def watching(req):
+        if req.path == "/v1/refunds":
+            with db.engine.connect() as other:
+                seen.append(
+                    other.execute(
+                        text("SELECT claimed_at IS NOT NULL FROM refunds WHERE booking_id = :b"),
+                        {"b": booking_id},
+                    ).scalar()
+                )
+        return answer(req)
+
+    fake_stripe._answer = watching
+    with stripe_app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        host = db.session.get(User, stripe_people["host"])
+        bookings.cancel_booking(booking, "host", host, reason="Stormskada")
+        db.session.commit()
+        services.send_pending()
+        refund = db.session.scalar(select(Refund))
+        assert refund.state == RefundState.DONE
+        assert refund.claimed_at is None
+    assert seen in ([True], [1])
     _clean(stripe_app)
