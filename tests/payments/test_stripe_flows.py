@@ -307,10 +307,19 @@ def _pending_refund(application, fake_stripe, people) -> tuple[int, str, str]:
     return refund.id, refund.provider_ref, session["id"]
 
 
-def test_refund_failed_before_charge_refunded(stripe_app, fake_stripe, stripe_people):
+def test_refund_failed_before_charge_refunded(stripe_app, fake_stripe, stripe_people, monkeypatch):
     refund_id, refund_ref, session_id = _pending_refund(stripe_app, fake_stripe, stripe_people)
+    locked = []
+    real_lock = webhooks.lock_for_change
+
+    def recording(session, obj):
+        locked.append(type(obj).__name__)
+        return real_lock(session, obj)
+
+    monkeypatch.setattr(webhooks, "lock_for_change", recording)
     failed = dict(fake_stripe.public(refund_ref), status="failed")
     _deliver(stripe_app, "refund.failed", failed, "evt_refund_failed_first")
+    assert locked == ["Refund"]  # set to failed under the refund's row lock
     charge = fake_stripe.charge_of_session(session_id)  # a snapshot from before the failure
     _deliver(stripe_app, "charge.refunded", charge, "evt_charge_refunded_late")
     with stripe_app.app_context():
