@@ -100,6 +100,12 @@ class Config:
     STRIPE_HTTP_CLIENT = None  # a `stripe.HTTPClient` instance (tests: an offline fake)
     STRIPE_MAX_NETWORK_RETRIES = 2
     STRIPE_CONNECT_COUNTRY = os.environ.get("STRIPE_CONNECT_COUNTRY", "SE")
+    # Which of the methods turned on in the Stripe dashboard Checkout offers (comma-separated;
+    # empty: all of them). README, "Going live with Stripe".
+    STRIPE_PAYMENT_METHODS = os.environ.get("STRIPE_PAYMENT_METHODS", "card,klarna,swish")
+    # A delayed method (a bank debit) keeps the nights held until Stripe's outcome, at most
+    # this long after the guest completed Checkout and never past check-in.
+    DELAYED_PAYMENT_HOLD_HOURS = int(os.environ.get("DELAYED_PAYMENT_HOLD_HOURS", "336"))
     # Manual provider: how a guest pays the cooperative (bank giro, Swish). Unset: a
     # translated default text on the pay page.
     MANUAL_PAYMENT_INSTRUCTIONS = os.environ.get("MANUAL_PAYMENT_INSTRUCTIONS")

@@ -27,12 +27,18 @@ from rentalcoop.bookings.models import (
 )
 from rentalcoop.extensions import db
 from rentalcoop.ledger.models import Account, LedgerEntry, LedgerTransaction
-from rentalcoop.payments.models import Payout, PayoutState, Refund
+from rentalcoop.payments.models import Dispute, DisputeState, Payout, PayoutState, Refund
 
 # A booking that ended without a stay: its payment, if one came, goes back under the rules.
 ENDED_STATES = CANCELLED_STATES | {BookingState.EXPIRED, BookingState.DECLINED}
 # A payout the host has, or is about to, receive.
-LIVE_PAYOUT_STATES = (PayoutState.SCHEDULED, PayoutState.OWED, PayoutState.PAID)
+LIVE_PAYOUT_STATES = (
+    PayoutState.SCHEDULED,
+    PayoutState.OWED,
+    PayoutState.SENDING,
+    PayoutState.HELD,
+    PayoutState.PAID,
+)
 
 UNBALANCED = "ledger transaction does not balance"
 REFUND_MISSING = "paid booking ended without its refund"
@@ -43,6 +49,9 @@ DOUBLE_TRANSITION = "two transitions out of one state"
 HISTORY_DISAGREES = "booking state differs from its last transition"
 PAYOUT_FOR_REFUNDED = "payout owed for a fully refunded stay"
 VOTE_WITHOUT_PROXY = "vote cast through a proxy that was not live"
+PAYOUT_DURING_DISPUTE = "payout released while its payment is disputed"
+HELD_WITHOUT_DISPUTE = "payout held without an open dispute"
+DISPUTE_NOT_BOOKED = "closed dispute missing from the ledger"
 
 KINDS = (
     UNBALANCED,
@@ -54,6 +63,9 @@ KINDS = (
     HISTORY_DISAGREES,
     PAYOUT_FOR_REFUNDED,
     VOTE_WITHOUT_PROXY,
+    PAYOUT_DURING_DISPUTE,
+    HELD_WITHOUT_DISPUTE,
+    DISPUTE_NOT_BOOKED,
 )
 
 
@@ -307,6 +319,79 @@ def votes_without_a_live_proxy() -> list[Violation]:
     ]
 
 
+def payouts_during_disputes() -> list[Violation]:
+    """While a dispute is open the host is not paid for the stay: the payout is held, being
+    sent (its sender then holds it), or — paid before the dispute — the host's share at stake
+    is being taken back. A held payout has an open dispute (rentalcoop.payments.disputes)."""
+    open_dispute = (
+        select(Dispute.id)
+        .where(Dispute.booking_id == Payout.booking_id, Dispute.state == str(DisputeState.OPEN))
+        .exists()
+    )
+    not_taken_back = (
+        select(Dispute.id)
+        .where(
+            Dispute.booking_id == Payout.booking_id,
+            Dispute.state == str(DisputeState.OPEN),
+            Dispute.reversal_ore == 0,
+        )
+        .exists()
+    )
+    released = or_(
+        Payout.state.in_([str(PayoutState.SCHEDULED), str(PayoutState.OWED)]),
+        and_(
+            Payout.state.in_([str(PayoutState.PAID), str(PayoutState.REVERSED)]),
+            Payout.amount_ore > 0,
+            not_taken_back,
+        ),
+    )
+    rows = db.session.execute(
+        select(Payout.id, Payout.booking_id, Payout.state)
+        .where(open_dispute, released, Payout.amount_ore > 0)
+        .order_by(Payout.id)
+    )
+    found = [
+        Violation(PAYOUT_DURING_DISPUTE, f"booking {bid}", f"payout {pid} is {state}")
+        for pid, bid, state in rows
+    ]
+    rows = db.session.execute(
+        select(Payout.id, Payout.booking_id)
+        .where(Payout.state == str(PayoutState.HELD), ~open_dispute)
+        .order_by(Payout.id)
+    )
+    found += [
+        Violation(HELD_WITHOUT_DISPUTE, f"booking {bid}", f"payout {pid}") for pid, bid in rows
+    ]
+    return found
+
+
+def disputes_missing_from_the_books() -> list[Violation]:
+    """A lost dispute (or a dispute fee Stripe kept) is posted to the ledger (DESIGN §9)."""
+    key = (
+        literal("booking:")
+        .concat(cast(Dispute.booking_id, String))
+        .concat(":dispute:")
+        .concat(Dispute.provider_ref)
+        .concat(":closed")
+    )
+    posted = select(LedgerTransaction.id).where(LedgerTransaction.key == key).exists()
+    rows = db.session.execute(
+        select(Dispute.id, Dispute.booking_id, Dispute.state)
+        .where(
+            or_(
+                Dispute.state == str(DisputeState.LOST),
+                and_(Dispute.state == str(DisputeState.WON), Dispute.fee_ore > 0),
+            ),
+            ~posted,
+        )
+        .order_by(Dispute.id)
+    )
+    return [
+        Violation(DISPUTE_NOT_BOOKED, f"booking {bid}", f"dispute {did} {state}")
+        for did, bid, state in rows
+    ]
+
+
 CHECKS = (
     unbalanced_transactions,
     missing_refunds,
@@ -316,6 +401,8 @@ CHECKS = (
     double_transitions,
     payouts_for_refunded_stays,
     votes_without_a_live_proxy,
+    payouts_during_disputes,
+    disputes_missing_from_the_books,
 )
 
 

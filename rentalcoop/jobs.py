@@ -22,6 +22,18 @@ log = logging.getLogger("rentalcoop.jobs")
 JOBS: dict[str, Callable[[], int]] = {}
 
 
+class JobCount(int):
+    """What a job handled, and what failed (to be retried by the next run): `int(count)` is
+    the number handled, `failures` names each failed item without personal data."""
+
+    failures: tuple[str, ...]
+
+    def __new__(cls, count: int, failures=()):
+        value = super().__new__(cls, count)
+        value.failures = tuple(failures)
+        return value
+
+
 def job(name: str) -> Callable:
     """Register a function that does what is due and returns how many things it handled."""
 
@@ -86,6 +98,10 @@ def init_app(app: Flask) -> None:
         failed = False
         for name, count in run_all(only).items():
             failed |= count < 0
-            click.echo(f"{name}: {'failed' if count < 0 else count}")
+            line = f"{name}: {'failed' if count < 0 else count}"
+            failures = getattr(count, "failures", ())
+            if failures:
+                line += f" ({len(failures)} failed, retried next run: {', '.join(failures)})"
+            click.echo(line)
         if failed:
             raise SystemExit(1)

@@ -63,6 +63,9 @@ class TransactionKind(enum.StrEnum):
     PAYOUT_REVERSED = "payout_reversed"
     OPERATING_COST = "operating_cost"
     REVERSAL = "reversal"
+    DISPUTE_HELD_BACK = "dispute_held_back"  # a paid host's share taken back while disputed
+    DISPUTE_RETURNED = "dispute_returned"  # … and sent back when the dispute was won
+    DISPUTE_LOST = "dispute_lost"  # the chargeback and Stripe's dispute fee
 
 
 TRANSACTION_KIND_LABELS = {
@@ -74,6 +77,9 @@ TRANSACTION_KIND_LABELS = {
     TransactionKind.PAYOUT_REVERSED: _l("Host payout reversed"),
     TransactionKind.OPERATING_COST: _l("Operating cost"),
     TransactionKind.REVERSAL: _l("Reversal"),
+    TransactionKind.DISPUTE_HELD_BACK: _l("Host payout taken back during a dispute"),
+    TransactionKind.DISPUTE_RETURNED: _l("Host payout returned after a dispute"),
+    TransactionKind.DISPUTE_LOST: _l("Payment dispute closed"),
 }
 
 

@@ -427,9 +427,14 @@ def post_payout(
     amount_ore: int | None = None,
     on: date | None = None,
     posted_by: User | int | None = None,
+    is_sent: bool = False,
 ) -> LedgerTransaction | None:
     """The host was paid for this booking: by default all the coop still owes them for it
-    (the accommodation less any refund). None when nothing is owed."""
+    (the accommodation less any refund). None when nothing is owed.
+
+    `is_sent`: the transfer has already been made (Stripe answered it), so it is recorded even
+    when a refund meanwhile left the host owing part of it back (the reversal that follows
+    settles that, as for a refund after a payout)."""
     key = booking_key(booking, "payout")
     existing = find_transaction(key)
     if existing is not None:
@@ -437,7 +442,7 @@ def post_payout(
     _payment_posted(booking)
     owed = -_booking_balance(booking, Account.HOST_PAYABLE, booking.host_id)
     amount = owed if amount_ore is None else amount_ore
-    if amount > owed or amount < 0:
+    if (amount > owed and not is_sent) or amount < 0:
         raise LedgerError(
             _l(
                 "A payout of %(amount)s öre for booking %(code)s is more than the "
@@ -503,6 +508,75 @@ def post_payout_reversed(
         booking=booking,
         memo=f"Booking {booking.code}",
         posted_by=posted_by,
+    )
+
+
+def post_dispute_held_back(
+    booking: Booking, dispute_ref: str, amount_ore: int, *, on: date | None = None
+) -> LedgerTransaction:
+    """A paid host's share of a disputed payment came back from their connected account (a
+    transfer reversal): the coop owes it to the host again until the dispute closes."""
+    legs = [
+        Leg(Account.CASH, None, amount_ore),
+        Leg(Account.HOST_PAYABLE, booking.host_id, -amount_ore),
+    ]
+    return post_transaction(
+        booking_key(booking, f"dispute:{dispute_ref}:held-back"),
+        TransactionKind.DISPUTE_HELD_BACK,
+        on or _coop_date(),
+        legs,
+        booking=booking,
+        memo=f"Booking {booking.code}",
+    )
+
+
+def post_dispute_returned(
+    booking: Booking, dispute_ref: str, amount_ore: int, *, on: date | None = None
+) -> LedgerTransaction:
+    """The dispute was won: what was taken back from the host was transferred to them again."""
+    legs = [
+        Leg(Account.HOST_PAYABLE, booking.host_id, amount_ore),
+        Leg(Account.CASH, None, -amount_ore),
+    ]
+    return post_transaction(
+        booking_key(booking, f"dispute:{dispute_ref}:returned"),
+        TransactionKind.DISPUTE_RETURNED,
+        on or _coop_date(),
+        legs,
+        booking=booking,
+        memo=f"Booking {booking.code}",
+    )
+
+
+def post_dispute_closed(
+    booking: Booking,
+    dispute_ref: str,
+    *,
+    chargeback_ore: int,
+    fee_ore: int,
+    host_share_ore: int,
+    on: date | None = None,
+) -> LedgerTransaction | None:
+    """A dispute closed: the guest's bank took `chargeback_ore` (0 when the coop won) and
+    Stripe kept `fee_ore`, both out of the coop's money. The host bears `host_share_ore` of
+    the chargeback (they are owed that much less, or owe it back); the rest and the fee are a
+    cost of the coop's year (`OPERATING_COSTS`, so O of DESIGN §10 carries them). The rule
+    that decides the host's share is in `rentalcoop.payments.disputes`. None when nothing
+    moved (won, fee refunded)."""
+    if not 0 <= host_share_ore <= chargeback_ore or fee_ore < 0:
+        raise LedgerError(_l("The dispute of booking %(code)s does not add up."), code=booking.code)
+    legs = [
+        Leg(Account.HOST_PAYABLE, booking.host_id, host_share_ore),
+        Leg(Account.OPERATING_COSTS, None, chargeback_ore - host_share_ore + fee_ore),
+        Leg(Account.CASH, None, -(chargeback_ore + fee_ore)),
+    ]
+    return _post_unless_empty(
+        booking_key(booking, f"dispute:{dispute_ref}:closed"),
+        TransactionKind.DISPUTE_LOST,
+        on or _coop_date(),
+        legs,
+        booking=booking,
+        memo=f"Booking {booking.code}",
     )
 
 

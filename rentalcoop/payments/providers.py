@@ -32,6 +32,9 @@ CURRENCY = "sek"  # öre is the minor unit Stripe counts in
 # Stripe accepts `expires_at` 30 min to 24 h after it creates the session, measured on its own
 # clock: a minute of margin keeps request latency and clock skew from making it 29:59.
 CHECKOUT_LIFETIME = timedelta(minutes=31)
+# What a Swedish guest expects to pay with (`STRIPE_PAYMENT_METHODS` overrides; empty = every
+# method turned on in the dashboard).
+PAYMENT_METHODS = ("card", "klarna", "swish")
 
 
 class ProviderName:
@@ -86,8 +89,14 @@ class PaymentProvider(Protocol):
     def transfer_payout(self, payout: Payout, payment: Payment, account_id: str | None) -> Sent:
         """Pay a host their payout."""
 
-    def reverse_payout(self, payout: Payout, amount_ore: int) -> Sent:
-        """Take part of a paid payout back from the host."""
+    def reverse_payout(self, payout: Payout, amount_ore: int, *, key: str | None = None) -> Sent:
+        """Take part of a paid payout back from the host (`key`: the idempotency key, when it
+        is not the refund's)."""
+
+    def send_transfer(
+        self, payout: Payout, account_id: str | None, amount_ore: int, *, key: str
+    ) -> Sent:
+        """Pay a host an amount other than their payout (what a won dispute gives back)."""
 
     def onboarding_link(
         self, host: User, account: HostPaymentAccount | None, return_url: str, refresh_url: str
@@ -117,7 +126,10 @@ class ManualProvider:
     def transfer_payout(self, payout, payment, account_id) -> Sent:
         return Sent(ref=None, is_done=False)
 
-    def reverse_payout(self, payout, amount_ore) -> Sent:
+    def reverse_payout(self, payout, amount_ore, *, key=None) -> Sent:
+        return Sent(ref=None, is_done=False)
+
+    def send_transfer(self, payout, account_id, amount_ore, *, key) -> Sent:
         return Sent(ref=None, is_done=False)
 
     def onboarding_link(self, host, account, return_url, refresh_url) -> tuple[str, str]:
@@ -145,6 +157,7 @@ class StripeProvider:
         api_base: str | None = None,
         max_network_retries: int = 2,
         connect_country: str = "SE",
+        payment_methods: tuple[str, ...] | None = PAYMENT_METHODS,
         clock=None,
     ):
         base_addresses = {"api": api_base} if api_base else None
@@ -155,6 +168,7 @@ class StripeProvider:
             max_network_retries=max_network_retries,
         )
         self.connect_country = connect_country
+        self.payment_methods = tuple(payment_methods or ())
         self._clock = clock or (lambda: datetime.now(UTC))
 
     # --- Guest payments -------------------------------------------------------------------------
@@ -188,7 +202,14 @@ class StripeProvider:
             "cancel_url": cancel_url,
             "expires_at": _epoch(expires_at),
             "locale": booking.guest.locale if booking.guest.locale in ("sv", "en") else "auto",
+            # Swish shows this in the guest's app, the booking code they also see here.
+            "payment_method_options": {"swish": {"reference": booking.code}},
         }
+        if self.payment_methods:
+            # A filter on the methods the dashboard has turned on (not a fixed list): one not
+            # yet activated is left out instead of making every Checkout fail. API version
+            # 2026-09-30.endive removed `payment_method_types` from Checkout (docs/payments.md).
+            params["allowed_payment_method_types"] = list(self.payment_methods)
         if booking.guest.email:
             params["customer_email"] = booking.guest.email
         session = self._call(
@@ -253,7 +274,7 @@ class StripeProvider:
         )
         return Sent(ref=transfer.id, is_done=True)
 
-    def reverse_payout(self, payout, amount_ore) -> Sent:
+    def reverse_payout(self, payout, amount_ore, *, key=None) -> Sent:
         if not payout.provider_ref:
             raise ProviderError(f"payout {payout.id} has no transfer to reverse")
         reversal = self._call(
@@ -263,9 +284,25 @@ class StripeProvider:
                 "amount": amount_ore,
                 "metadata": {"booking_id": str(payout.booking_id), "payout_id": str(payout.id)},
             },
-            key=f"payout-reversal-booking-{payout.booking_id}",
+            key=key or f"payout-reversal-booking-{payout.booking_id}",
         )
         return Sent(ref=reversal.id, is_done=True)
+
+    def send_transfer(self, payout, account_id, amount_ore, *, key) -> Sent:
+        if not account_id:
+            raise ProviderError(f"payout {payout.id}: the host has no connected account")
+        transfer = self._call(
+            self.client.v1.transfers.create,
+            {
+                "amount": amount_ore,
+                "currency": CURRENCY,
+                "destination": account_id,
+                "transfer_group": transfer_group(payout.booking),
+                "metadata": {"booking_id": str(payout.booking_id), "payout_id": str(payout.id)},
+            },
+            key=key,
+        )
+        return Sent(ref=transfer.id, is_done=True)
 
     # --- Host onboarding (AccountLinks) ------------------------------------------------------
 
@@ -283,7 +320,12 @@ class StripeProvider:
                         "fees": {"payer": "application"},
                         "losses": {"payments": "application"},
                     },
+                    # Hosts never take payments themselves (the coop is merchant of
+                    # record), so `transfers` alone under the recipient service agreement:
+                    # Stripe allows no `card_payments` under it, and requires `card_payments`
+                    # with `transfers` under the full one (README, "Connect").
                     "capabilities": {"transfers": {"requested": True}},
+                    "tos_acceptance": {"service_agreement": "recipient"},
                     "metadata": {"user_id": str(host.id)},
                 },
                 key=f"account-host-{host.id}",
@@ -352,8 +394,16 @@ def get_provider() -> PaymentProvider:
             api_base=config.get("STRIPE_API_BASE"),
             max_network_retries=config.get("STRIPE_MAX_NETWORK_RETRIES", 2),
             connect_country=config.get("STRIPE_CONNECT_COUNTRY", "SE"),
+            payment_methods=_methods(config.get("STRIPE_PAYMENT_METHODS", PAYMENT_METHODS)),
         )
     else:
         raise RuntimeError(f"unknown PAYMENT_PROVIDER {name!r}: use 'manual' or 'stripe'")
     current_app.extensions["rentalcoop_payment_provider"] = provider
     return provider
+
+
+def _methods(value) -> tuple[str, ...]:
+    """`STRIPE_PAYMENT_METHODS` as a tuple: a list, or a comma-separated string."""
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(method.strip() for method in value or () if method.strip())

@@ -9,8 +9,16 @@ booking so that a repeat does nothing new:
 - **Refunds and reversals** (`start_refund`): recorded as owed in the caller's transaction; the
   Stripe calls run after that commit (`send_pending`, from the request's `after_request` and from
   `flask jobs run`), keys `refund-booking-<id>` and `payout-reversal-booking-<id>`.
-- **Payouts** (`release_due_payouts`, a job): one locked row per transaction, key
-  `payout-booking-<id>`; a crash between Stripe's answer and our commit is repeated harmlessly.
+- **Payouts** (`release_due_payouts`, a job): each payout in its own transactions, key
+  `payout-booking-<id>`: claimed (`SENDING`) and committed, then Stripe is called with no lock
+  held, then the answer is recorded under the row lock. Whoever meets a `SENDING` payout (a
+  refund, a dispute) leaves it to the sender, who settles what happened meanwhile. A crash
+  between Stripe's answer and our commit leaves a stale claim, repeated harmlessly with the
+  same key. An error on one payout is logged, reported and retried; the others proceed.
+- **Delayed methods** (a bank debit through Checkout): the completed session is recorded as
+  `PROCESSING` and the hold extended (`DELAYED_PAYMENT_HOLD_HOURS`, never past check-in) until
+  Stripe's outcome confirms the stay or releases its nights.
+- **Disputes**: `rentalcoop.payments.disputes` (who bears a lost one, and when).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from rentalcoop.db import begin_write, lock_for_change, lock_row, utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
-from rentalcoop.jobs import job
+from rentalcoop.jobs import JobCount, job
 from rentalcoop.payments.models import (
     HostPaymentAccount,
     Payment,
@@ -47,6 +55,7 @@ from rentalcoop.payments.providers import (
     PaymentProvider,
     ProviderError,
     ProviderName,
+    Sent,
     get_provider,
 )
 
@@ -58,6 +67,8 @@ PAYOUT_DELAY = timedelta(hours=24)
 PAYABLE_STATES = STAY_STATES | CANCELLED_STATES
 # An open session is reused only while it has this much time left for the guest.
 REUSE_MARGIN = timedelta(minutes=2)
+# A claim older than this was left by a sender that died: it is sent again, with the same key.
+CLAIM_TIMEOUT = timedelta(minutes=10)
 PENDING_FLAG = "payments_pending"
 COMMITTED_FLAG = "payments_committed"
 
@@ -137,6 +148,9 @@ def start_checkout(booking: Booking, provider: PaymentProvider | None = None) ->
     if not provider.is_automatic:
         return pay_page_url(booking)
     now = utcnow()
+    if is_payment_processing(booking):
+        # A bank debit is on its way: a second payment would charge the guest twice.
+        raise PaymentError(_l("Your payment is being processed; there is nothing more to pay."))
     if booking.expires_at is not None and booking.expires_at <= now:
         # The hold has lapsed (the expiry job will say so); a new session must not revive it.
         raise PaymentError(_l("The time to pay for this booking has run out."))
@@ -252,6 +266,75 @@ def record_payment_succeeded(
     )
 
 
+def is_payment_processing(booking: Booking) -> bool:
+    """Whether a delayed payment (a bank debit) for this booking waits for Stripe's outcome:
+    the guest and the host see "payment processing" instead of "waiting for payment"."""
+    if booking.state != BookingState.PENDING_PAYMENT:
+        return False
+    return (
+        db.session.scalar(
+            select(Payment.id)
+            .where(Payment.booking_id == booking.id, Payment.state == PaymentState.PROCESSING)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def delayed_hold_until(booking: Booking, now: datetime) -> datetime:
+    """How long the nights stay held for a delayed method: until Stripe's outcome, bounded by
+    `DELAYED_PAYMENT_HOLD_HOURS` (Stripe's bank debits take up to 14 days) and by check-in."""
+    from rentalcoop.bookings.services import check_in_instant
+
+    bound = now + timedelta(hours=current_app.config.get("DELAYED_PAYMENT_HOLD_HOURS", 336))
+    return min(bound, check_in_instant(booking).astimezone(UTC))
+
+
+def record_payment_processing(
+    booking: Booking, *, checkout_ref: str | None, provider_ref: str | None
+) -> bool:
+    """Checkout completed with a delayed method (the booking is locked): the payment is on
+    its way, so the hold is extended until Stripe says whether it arrived. A late or repeated
+    signal (the outcome came first, the booking ended) changes nothing. Returns whether the
+    hold was extended."""
+    payment = next((p for p in payments_of(booking) if p.checkout_ref == checkout_ref), None)
+    if payment is None or payment.state != PaymentState.PENDING:
+        if payment is not None:
+            payment.payment_ref = payment.payment_ref or provider_ref
+            db.session.flush()
+        return False
+    payment.state = PaymentState.PROCESSING
+    payment.payment_ref = payment.payment_ref or provider_ref
+    if booking.state != BookingState.PENDING_PAYMENT or booking.paid_at is not None:
+        db.session.flush()
+        return False
+    until = delayed_hold_until(booking, utcnow())
+    if booking.expires_at is None or booking.expires_at < until:
+        booking.expires_at = until
+    db.session.flush()
+    return True
+
+
+def record_payment_failed(booking: Booking, checkout_ref: str | None) -> bool:
+    """A delayed payment failed (the booking is locked): that attempt is over and the nights
+    are released, unless another payment of the booking succeeded or is still on its way.
+    Returns whether the booking expired."""
+    from rentalcoop.bookings import services as bookings
+
+    attempts = payments_of(booking)
+    payment = next((p for p in attempts if p.checkout_ref == checkout_ref), None)
+    if payment is not None and payment.state in (PaymentState.PENDING, PaymentState.PROCESSING):
+        payment.state = PaymentState.FAILED
+    db.session.flush()
+    others = any(
+        p is not payment and p.state in (PaymentState.SUCCEEDED, PaymentState.PROCESSING)
+        for p in attempts
+    )
+    if others or booking.paid_at is not None:
+        return False
+    return bookings.expire_booking(booking, actor_kind="provider")
+
+
 def record_checkout_expired(
     booking: Booking, checkout_ref: str, *, session_expires_at: datetime | None = None
 ) -> bool:
@@ -268,7 +351,7 @@ def record_checkout_expired(
     others_open = any(
         p is not payment
         and (
-            p.state == PaymentState.SUCCEEDED
+            p.state in (PaymentState.SUCCEEDED, PaymentState.PROCESSING)
             or (p.state == PaymentState.PENDING and p.checkout_ref is not None)
         )
         for p in attempts
@@ -311,21 +394,28 @@ def schedule_payout(booking: Booking) -> Payout:
 
 
 def mark_payout_paid(
-    payout: Payout, *, ref: str | None = None, by: User | None = None, at: datetime | None = None
+    payout: Payout,
+    *,
+    ref: str | None = None,
+    by: User | None = None,
+    at: datetime | None = None,
+    is_sent: bool = False,
 ) -> bool:
-    """The host has been paid (Stripe transfer made, or the board's bank transfer)."""
+    """The host has been paid (Stripe transfer made, or the board's bank transfer); `is_sent`:
+    a transfer Stripe already made is recorded whatever changed meanwhile."""
     from rentalcoop.ledger import services as ledger
 
     # Locked and read afresh: a refund may have just shrunk or cancelled it (`start_refund`).
     lock_for_change(db.session, payout)
-    if payout.state not in (PayoutState.SCHEDULED, PayoutState.OWED):
+    if payout.state not in (PayoutState.SCHEDULED, PayoutState.OWED, PayoutState.SENDING):
         return False
     payout.state = PayoutState.PAID
     payout.paid_at = at or utcnow()
     payout.provider_ref = ref or payout.provider_ref
     payout.marked_by_id = by.id if by is not None else None
+    payout.claimed_at = None
     db.session.flush()
-    ledger.post_payout(payout.booking, amount_ore=payout.amount_ore, posted_by=by)
+    ledger.post_payout(payout.booking, amount_ore=payout.amount_ore, posted_by=by, is_sent=is_sent)
     return True
 
 
@@ -350,13 +440,30 @@ def host_can_receive(account: HostPaymentAccount | None) -> bool:
     return account is not None and account.payouts_enabled
 
 
+def _lock_for_sending(model, row_id: int):
+    """The row, locked until the commit and read afresh (waiting for whoever holds it: the
+    answer of a call already made must be recorded)."""
+    if db.session().in_transaction():
+        db.session.rollback()  # only reads since the claim (a change by the call is dropped)
+    begin_write(db.session)
+    row = db.session.get(model, row_id, populate_existing=True)
+    if row is not None:
+        lock_for_change(db.session, row)
+    return row
+
+
+def _is_stale(claimed_at: datetime | None) -> bool:
+    return claimed_at is not None and claimed_at < utcnow() - CLAIM_TIMEOUT
+
+
 @job("release-payouts")
 def release_due_payouts(now: datetime | None = None) -> int:
     """Pay hosts whose payout is due: a Stripe transfer, or (manual) owed for the board to pay.
 
     A Stripe host without a ready connected account stays owed and is told on their payouts page;
-    the next run tries again. Safe in two processes at once. Returns how many changed state.
-    Commits per payout (a job, not a request)."""
+    the next run tries again. Each payout has its own transactions: an error on one (of any
+    kind) is logged by id, reported in the job's count and retried next run, and the others
+    proceed. Safe in two processes at once. Returns how many changed state."""
     now = now or utcnow()
     provider = get_provider()
     waiting = [PayoutState.SCHEDULED]
@@ -365,47 +472,123 @@ def release_due_payouts(now: datetime | None = None) -> int:
     ids = list(
         db.session.scalars(
             select(Payout.id)
-            .where(Payout.state.in_(waiting), Payout.due_at <= now, Payout.amount_ore > 0)
+            .where(
+                (Payout.state.in_(waiting) & (Payout.due_at <= now) & (Payout.amount_ore > 0))
+                | (
+                    (Payout.state == PayoutState.SENDING)
+                    & (Payout.claimed_at < utcnow() - CLAIM_TIMEOUT)
+                )
+            )
             .order_by(Payout.due_at, Payout.id)
             .limit(500)
         )
     )
-    changed = 0
+    db.session.commit()
+    changed, failures = 0, []
     for payout_id in ids:
-        payout = lock_row(db.session, Payout, payout_id)
-        if payout is None or payout.state not in waiting or payout.due_at > now:
-            db.session.rollback()
-            continue
-        booking = payout.booking
-        if booking.state not in PAYABLE_STATES:
-            db.session.rollback()
-            continue
-        if not provider.is_automatic:
-            payout.state = PayoutState.OWED
-            db.session.commit()
-            changed += 1
-            continue
-        account = host_account(payout.host_id)
-        payment = succeeded_payment(booking)
-        if not host_can_receive(account) or payment is None:
-            if payout.state != PayoutState.OWED:
-                payout.state = PayoutState.OWED
-                changed += 1
-            db.session.commit()
-            continue
         try:
-            sent = provider.transfer_payout(payout, payment, account.stripe_account_id)
-        except ProviderError as err:
-            log.warning("payout %s not sent: %s", payout.id, err)
-            if payout.state != PayoutState.OWED:
-                payout.state = PayoutState.OWED
-                changed += 1
-            db.session.commit()
-            continue
-        mark_payout_paid(payout, ref=sent.ref, at=now)
+            changed += _release_one(provider, payout_id, waiting, now)
+        except Exception as err:  # noqa: BLE001 - one payout's failure must not stop the others
+            db.session.rollback()
+            # The id and the kind of error only: a message may carry a name or an address.
+            log.error("release-payouts: payout %s failed: %s", payout_id, type(err).__name__)
+            failures.append(f"payout {payout_id}")
+            _give_up_sending(payout_id)
+    return JobCount(changed, failures)
+
+
+def _release_one(provider: PaymentProvider, payout_id: int, waiting, now: datetime) -> int:
+    payout = lock_row(db.session, Payout, payout_id)
+    if payout is None:
+        db.session.rollback()
+        return 0
+    resend = payout.state == PayoutState.SENDING and _is_stale(payout.claimed_at)
+    if not resend and (payout.state not in waiting or payout.due_at > now):
+        db.session.rollback()
+        return 0
+    booking = payout.booking
+    if not resend and booking.state not in PAYABLE_STATES:
+        db.session.rollback()
+        return 0
+    if not provider.is_automatic:
+        payout.state = PayoutState.OWED
         db.session.commit()
-        changed += 1
-    return changed
+        return 1
+    account = host_account(payout.host_id)
+    payment = succeeded_payment(booking)
+    if not host_can_receive(account) or payment is None:
+        changed = int(payout.state != PayoutState.OWED)
+        payout.state = PayoutState.OWED
+        payout.claimed_at = None
+        db.session.commit()
+        return changed
+    # Claimed and committed first: Stripe is called with no lock held (on SQLite, the write
+    # lock would stop every other writer for as long as Stripe takes to answer).
+    payout.state = PayoutState.SENDING
+    payout.claimed_at = utcnow()
+    account_id = account.stripe_account_id
+    db.session.commit()
+    try:
+        sent = provider.transfer_payout(payout, payment, account_id)
+    except ProviderError as err:
+        log.warning("payout %s not sent: %s", payout_id, err)
+        sent = None
+    except Exception:
+        # Owed again and retried next run: the same key replays a transfer made after all.
+        db.session.rollback()
+        _give_up_sending(payout_id)
+        raise
+    charge_ref = payment.charge_ref
+    settle_sending(payout_id, sent, at=now, charge_ref=charge_ref)
+    db.session.commit()
+    return 1
+
+
+def settle_sending(
+    payout_id: int, sent: Sent | None, *, at: datetime | None = None, charge_ref=None
+) -> None:
+    """Record a transfer's outcome on a payout being sent, and apply what happened while
+    Stripe answered: a refund of the stay (a reversal of the refunded part, or a smaller
+    payout) and a dispute (held, or the host's share taken back)."""
+    from rentalcoop.payments import disputes
+
+    payout = _lock_for_sending(Payout, payout_id)
+    if payout is None or payout.state != PayoutState.SENDING:
+        return
+    booking = payout.booking
+    host_part = booking.refund_nights_ore + booking.refund_cleaning_ore
+    kept = max(booking.host_payout_ore - host_part, 0) if host_part else payout.amount_ore
+    if sent is not None:
+        payment = succeeded_payment(booking)
+        if payment is not None and charge_ref and not payment.charge_ref:
+            payment.charge_ref = charge_ref
+        mark_payout_paid(payout, ref=sent.ref, at=at, is_sent=True)
+        if kept < payout.amount_ore:
+            payout.state = PayoutState.REVERSED
+            payout.amount_ore = kept
+            _note_pending()
+    else:
+        payout.state = PayoutState.OWED
+        payout.claimed_at = None
+        payout.amount_ore = min(payout.amount_ore, kept)
+        if payout.amount_ore == 0:
+            payout.state = PayoutState.CANCELLED
+    db.session.flush()
+    disputes.settle_after_send(payout)
+    db.session.flush()
+
+
+def _give_up_sending(payout_id: int) -> None:
+    """After an unexpected error: a payout claimed is owed again, so the next run retries it."""
+    try:
+        payout = _lock_for_sending(Payout, payout_id)
+        if payout is not None and payout.state == PayoutState.SENDING:
+            # Sending again is safe: the same idempotency key replays a transfer already made.
+            payout.state = PayoutState.OWED
+            payout.claimed_at = None
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the stale claim is retried by the next run
+        db.session.rollback()
 
 
 # --- refunds -------------------------------------------------------------------------------------
@@ -433,6 +616,10 @@ def start_refund(
                 payout.state = PayoutState.CANCELLED
         elif payout.state == PayoutState.PAID:
             payout.state = PayoutState.REVERSED
+            payout.amount_ore = kept
+        # SENDING: the sender applies the refund once Stripe answered (`settle_sending`);
+        # HELD (a dispute): the amount shrinks, and the hold stays.
+        elif payout.state == PayoutState.HELD:
             payout.amount_ore = kept
     payment = succeeded_payment(booking)
     if refund.total_ore <= 0 or payment is None:
@@ -491,62 +678,107 @@ def _payment_provider_rows(model, condition) -> list[int]:
     )
 
 
+def _claim(model, row_id: int, is_due) -> bool:
+    """Mark a row as being sent and commit, so Stripe is called with no lock held; False when
+    it is not due any more or another sender has it (a claim goes stale after CLAIM_TIMEOUT)."""
+    row = lock_row(db.session, model, row_id)
+    if row is None or not is_due(row) or not (row.claimed_at is None or _is_stale(row.claimed_at)):
+        db.session.rollback()
+        return False
+    row.claimed_at = utcnow()
+    db.session.commit()
+    return True
+
+
+def _unclaim(model, row_id: int) -> None:
+    try:
+        row = _lock_for_sending(model, row_id)
+        if row is not None:
+            row.claimed_at = None
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the claim goes stale by itself
+        db.session.rollback()
+
+
+def _reversal_due(payout: Payout) -> bool:
+    return (
+        payout.state == PayoutState.REVERSED
+        and not payout.reversal_ref
+        and reversal_amount(payout) > 0
+    )
+
+
+def _refund_due(refund: Refund) -> bool:
+    return refund.state == RefundState.OWED and not refund.provider_ref
+
+
 @job("send-refunds")
 def send_pending() -> int:
-    """Send what `start_refund` recorded to Stripe: host reversals first (the money goes back
-    into the platform balance), then the guests' refunds. Commits per row; returns how many
-    calls succeeded. A failure is logged and retried on the next run with the same key."""
+    """Send what `start_refund` and the disputes recorded to Stripe: host reversals first (the
+    money goes back into the platform balance), then the guests' refunds. Each row is claimed
+    and committed before its call and recorded after it, so no lock is held while Stripe
+    answers. Returns how many calls succeeded; a failure of any kind is logged, reported and
+    retried on the next run with the same key."""
+    from rentalcoop.payments import disputes
+
     provider = get_provider()
     if not provider.is_automatic:
         return 0
-    sent = 0
+    sent, failures = 0, []
     reversals = _payment_provider_rows(
         Payout,
         (Payout.state == PayoutState.REVERSED)
         & Payout.reversal_ref.is_(None)
         & Payout.provider_ref.is_not(None),
     )
+    db.session.commit()
     for payout_id in reversals:
-        payout = lock_row(db.session, Payout, payout_id)
-        if payout is None or payout.state != PayoutState.REVERSED or payout.reversal_ref:
-            db.session.rollback()
-            continue
-        amount = reversal_amount(payout)
-        if amount <= 0:
-            db.session.rollback()
-            continue
         try:
-            result = provider.reverse_payout(payout, amount)
-        except ProviderError as err:
-            log.warning("reversal of payout %s not sent: %s", payout.id, err)
+            if not _claim(Payout, payout_id, _reversal_due):
+                continue
+            payout = db.session.get(Payout, payout_id)
+            result = provider.reverse_payout(payout, reversal_amount(payout))
+            payout = _lock_for_sending(Payout, payout_id)
+            payout.claimed_at = None
+            mark_reversal_done(payout, ref=result.ref)
+            db.session.commit()
+            sent += 1
+        except Exception as err:  # noqa: BLE001 - retried next run with the same key
             db.session.rollback()
-            continue
-        mark_reversal_done(payout, ref=result.ref)
-        db.session.commit()
-        sent += 1
+            log.warning("reversal of payout %s not sent: %s", payout_id, type(err).__name__)
+            _unclaim(Payout, payout_id)
+            failures.append(f"reversal of payout {payout_id}")
+
+    moved, failed = disputes.send_reversals(provider)
+    sent += moved
+    failures += failed
 
     refunds = _payment_provider_rows(
         Refund, (Refund.state == RefundState.OWED) & Refund.provider_ref.is_(None)
     )
+    db.session.commit()
     for refund_id in refunds:
-        refund = lock_row(db.session, Refund, refund_id)
-        if refund is None or refund.state != RefundState.OWED or refund.provider_ref:
-            db.session.rollback()
-            continue
-        payment = succeeded_payment(refund.booking)
         try:
+            if not _claim(Refund, refund_id, _refund_due):
+                continue
+            refund = db.session.get(Refund, refund_id)
+            payment = succeeded_payment(refund.booking)
             result = provider.refund(refund.booking, payment, refund)
-        except ProviderError as err:
-            log.warning("refund %s not sent: %s", refund.id, err)
+            refund = _lock_for_sending(Refund, refund_id)
+            refund.claimed_at = None
+            if refund.state == RefundState.OWED:
+                if result.is_done:
+                    mark_refund_done(refund, ref=result.ref)
+                else:
+                    refund.provider_ref = result.ref  # done when Stripe confirms it
+            db.session.commit()
+            sent += 1
+        except Exception as err:  # noqa: BLE001 - retried next run with the same key
             db.session.rollback()
-            continue
-        if result.is_done:
-            mark_refund_done(refund, ref=result.ref)
-        else:
-            refund.provider_ref = result.ref  # done when `charge.refunded` arrives
-        db.session.commit()
-        sent += 1
-    return sent
+            log.warning("refund %s not sent: %s", refund_id, type(err).__name__)
+            _unclaim(Refund, refund_id)
+            failures.append(f"refund {refund_id}")
+    return JobCount(sent, failures)
 
 
 # --- connected accounts --------------------------------------------------------------------------

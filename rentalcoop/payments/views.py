@@ -279,7 +279,7 @@ def _receive(secret_name: str, *, connect: bool):
         )
     except (ValueError, stripe.SignatureVerificationError):
         return jsonify(error="invalid payload or signature"), 400
-    applied = webhooks.apply_event(event, connect=connect)
+    applied = webhooks.apply_event(event, connect=connect, payload=payload)
     return jsonify(received=True, duplicate=not applied)
 
 

@@ -157,6 +157,46 @@ def services_add_motion(meeting, chair):
     )
 
 
+def _dispute(booking: Booking, **values):
+    from rentalcoop.payments.models import Dispute
+
+    dispute = Dispute(
+        provider_ref=f"dp_test_{booking.id}",
+        booking_id=booking.id,
+        payment_id=payments.succeeded_payment(booking).id,
+        amount_ore=booking.total_ore,
+        **values,
+    )
+    db.session.add(dispute)
+    db.session.flush()
+    return dispute
+
+
+def payout_during_dispute():
+    """A dispute recorded past the services: the payout stays scheduled, to be released."""
+    booking = _paid()
+    _dispute(booking)
+    return f"booking {booking.id}"
+
+
+def held_without_dispute():
+    from rentalcoop.payments.models import Payout, PayoutState
+
+    booking = _paid()
+    db.session.execute(
+        update(Payout).where(Payout.booking_id == booking.id).values(state=PayoutState.HELD)
+    )
+    return f"booking {booking.id}"
+
+
+def dispute_not_booked():
+    from rentalcoop.payments.models import DisputeState
+
+    booking = _paid()
+    _dispute(booking, state=DisputeState.LOST, closed_at=utcnow())
+    return f"booking {booking.id}"
+
+
 CASES = {
     invariants.UNBALANCED: unbalanced,
     invariants.REFUND_MISSING: refund_missing,
@@ -167,6 +207,9 @@ CASES = {
     invariants.HISTORY_DISAGREES: history_disagrees,
     invariants.PAYOUT_FOR_REFUNDED: payout_for_refunded,
     invariants.VOTE_WITHOUT_PROXY: vote_without_proxy,
+    invariants.PAYOUT_DURING_DISPUTE: payout_during_dispute,
+    invariants.HELD_WITHOUT_DISPUTE: held_without_dispute,
+    invariants.DISPUTE_NOT_BOOKED: dispute_not_booked,
 }
 
 

@@ -75,8 +75,9 @@ class FakeStripe(stripe.HTTPClient):
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_test_{next(self._ids)}"
 
-    def pay_session(self, session_id: str) -> dict:
-        """The guest pays: the session completes with a PaymentIntent and its charge."""
+    def pay_session(self, session_id: str, *, method: str = "card", delayed: bool = False) -> dict:
+        """The guest pays: the session completes with a PaymentIntent and its charge. A
+        delayed method (a bank debit) completes the session unpaid, the money on its way."""
         session = self.objects[session_id]
         intent_id = self.new_id("pi")
         charge_id = self.new_id("ch")
@@ -85,9 +86,10 @@ class FakeStripe(stripe.HTTPClient):
             "object": "payment_intent",
             "amount": session["amount_total"],
             "currency": "sek",
-            "status": "succeeded",
+            "status": "processing" if delayed else "succeeded",
             "latest_charge": charge_id,
             "transfer_group": session["_transfer_group"],
+            "payment_method_types": [method],
         }
         self.objects[charge_id] = {
             "id": charge_id,
@@ -96,9 +98,49 @@ class FakeStripe(stripe.HTTPClient):
             "amount_refunded": 0,
             "payment_intent": intent_id,
             "refunded": False,
+            "status": "pending" if delayed else "succeeded",
+            "payment_method_details": {"type": method},
         }
-        session.update(status="complete", payment_status="paid", payment_intent=intent_id)
-        return session
+        session.update(
+            status="complete",
+            payment_status="unpaid" if delayed else "paid",
+            payment_intent=intent_id,
+        )
+        return self.public(session_id)
+
+    def settle_delayed(self, session_id: str, *, succeeded: bool = True) -> dict:
+        """The bank's answer to a delayed payment."""
+        session = self.objects[session_id]
+        intent = self.objects[session["payment_intent"]]
+        intent["status"] = "succeeded" if succeeded else "requires_payment_method"
+        self.objects[intent["latest_charge"]]["status"] = "succeeded" if succeeded else "failed"
+        if succeeded:
+            session["payment_status"] = "paid"
+        return self.public(session_id)
+
+    def charge_of_session(self, session_id: str) -> dict:
+        intent = self.objects[self.objects[session_id]["payment_intent"]]
+        return self.public(intent["latest_charge"])
+
+    def dispute(self, session_id: str, *, status="needs_response", amount=None, fee=20_000):
+        """A dispute of the session's charge, as `charge.dispute.*` events carry it."""
+        charge = self.charge_of_session(session_id)
+        amount = charge["amount"] if amount is None else amount
+        withdrawn = {"object": "balance_transaction", "amount": -amount, "fee": fee}
+        transactions = [withdrawn]
+        if status == "won":
+            transactions.append({"object": "balance_transaction", "amount": amount, "fee": -fee})
+        return {
+            "id": f"dp_{charge['id']}",
+            "object": "dispute",
+            "amount": amount,
+            "currency": "sek",
+            "charge": charge["id"],
+            "payment_intent": charge["payment_intent"],
+            "reason": "product_not_received",
+            "status": status,
+            "balance_transactions": transactions,
+        }
 
     def public(self, object_id: str) -> dict:
         return {k: v for k, v in self.objects[object_id].items() if not k.startswith("_")}
@@ -125,6 +167,11 @@ class FakeStripe(stripe.HTTPClient):
                 "payment_intent": None,
                 "payment_status": "unpaid",
                 "status": "open",
+                "locale": p.get("locale"),
+                "payment_method_types": [
+                    v for k, v in sorted(p.items()) if k.startswith("allowed_payment_method_types[")
+                ]
+                or ["card"],
                 "_transfer_group": p.get("payment_intent_data[transfer_group]"),
             }
             return 200, self.public(session_id)

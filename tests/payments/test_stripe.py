@@ -445,6 +445,9 @@ def test_host_onboards_through_account_links(stripe_app, fake_stripe, stripe_peo
     assert created.params["country"] == "SE"
     assert created.params["controller[stripe_dashboard][type]"] == "express"
     assert created.params["capabilities[transfers][requested]"] == "true"
+    # Transfers alone, under the recipient service agreement (README, "Connect").
+    assert "capabilities[card_payments][requested]" not in created.params
+    assert created.params["tos_acceptance[service_agreement]"] == "recipient"
     assert created.idempotency_key == f"account-host-{stripe_people['host']}"
     [link] = fake_stripe.calls("POST", "/v1/account_links")
     assert link.params["type"] == "account_onboarding"
