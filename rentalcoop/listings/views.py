@@ -124,9 +124,32 @@ def _calendar_picks(
     def href(night: date, action: str) -> str:
         if action == "in":
             return f"{base}?check_in={night.isoformat()}{extra}#availability"
-        return f"{base}?check_in={check_in.isoformat()}&check_out={night.isoformat()}{extra}#price-box"
+        return (
+            f"{base}?check_in={check_in.isoformat()}&check_out={night.isoformat()}{extra}#price-box"
+        )
 
     return calendar_view.picker(listing, months, check_in, check_out, href)
+
+
+@bp.get("/listings/<int:listing_id>/photos/<int:number>")
+def photo(listing_id: int, number: int):
+    """One photo of a listing, large, with the previous and next ones a link away."""
+    listing = services.get_listing(listing_id)
+    is_owner = (
+        listing is not None and current_user.is_authenticated and listing.host_id == current_user.id
+    )
+    if listing is None or not (listing.is_published or is_owner):
+        abort(404)
+    shown = listing.photos
+    if not 1 <= number <= len(shown):
+        abort(404)
+    return render_template(
+        "listings/photo.html",
+        listing=listing,
+        photo=shown[number - 1],
+        number=number,
+        count=len(shown),
+    )
 
 
 @bp.get("/media/photos/<string:token>-<string:variant>.jpg")

@@ -52,7 +52,9 @@ def pytest_collection_modifyitems(config, items):
     if not CHROMIUM.exists():
         reason = "Debian's chromium is not installed: apt-get install chromium"
     elif not AXE.exists():
-        reason = "axe-core is not installed: `make e2e-deps` (needs node and npm: apt-get install npm)"
+        reason = (
+            "axe-core is not installed: `make e2e-deps` (needs node and npm: apt-get install npm)"
+        )
     else:
         return
     skip = pytest.mark.skip(reason=reason)

@@ -15,7 +15,9 @@ from rentalcoop.listings.views import GUEST_CALENDAR_MONTHS
 from tests import factories
 from tests.helpers import text_of
 
-CELL_RE = re.compile(r'<td class="day ([^"]*)" data-night="([0-9-]+)" data-state="(\w+)">(.*?)</td>', re.S)
+CELL_RE = re.compile(
+    r'<td class="day ([^"]*)" data-night="([0-9-]+)" data-state="(\w+)">(.*?)</td>', re.S
+)
 
 
 def cells(page: str) -> dict[str, tuple[str, str]]:
@@ -118,3 +120,73 @@ def test_calendar_text_passes_contrast(app):
     chosen = rule(".day--chosen")
     assert ratio("#ffffff", "#155244") >= 4.5 and "var(--green-dark)" in chosen
     assert ratio("#ffffff", colour(rule(".day--chosen-stay"), "background")) >= 4.5
+
+
+def _photos(home, count: int) -> None:
+    db.session.add_all(
+        ListingPhoto(
+            listing_id=home.id,
+            position=n,
+            token=f"{home.id:04d}{n:028d}",
+            width=1600,
+            height=1200,
+            alt_text=f"Room {n + 1}",
+        )
+        for n in range(count)
+    )
+    db.session.flush()
+
+
+def test_photos_open_large_with_previous_and_next(app, client):
+    with app.app_context():
+        home = factories.listing()
+        _photos(home, 7)
+        draft = factories.listing(state="draft")
+        _photos(draft, 1)
+        db.session.commit()
+        home_id, draft_id = home.id, draft.id
+
+    page = text_of(client.get(f"/listings/{home_id}?lang=en"))
+    for n in range(1, 8):  # the five shown and the two under "Show all"
+        assert f'href="/listings/{home_id}/photos/{n}"' in page
+    assert "Open photo 1 of 7" in page
+
+    first = text_of(client.get(f"/listings/{home_id}/photos/1?lang=en"))
+    assert "Photo 1 of 7" in first
+    assert 'alt="Room 1"' in first and "-l.jpg" in first
+    assert 'id="photo-previous"' not in first
+    assert f'href="/listings/{home_id}/photos/2"' in first
+    middle = text_of(client.get(f"/listings/{home_id}/photos/4?lang=en"))
+    assert 'alt="Room 4"' in middle
+    assert f'href="/listings/{home_id}/photos/3"' in middle
+    assert f'href="/listings/{home_id}/photos/5"' in middle
+    last = text_of(client.get(f"/listings/{home_id}/photos/7?lang=en"))
+    assert 'id="photo-next"' not in last
+    assert client.get(f"/listings/{home_id}/photos/8").status_code == 404
+    assert client.get(f"/listings/{home_id}/photos/0").status_code == 404
+    assert client.get(f"/listings/{draft_id}/photos/1").status_code == 404  # not published
+
+
+def test_phones_get_a_price_and_book_bar(app, client):
+    with app.app_context():
+        home = factories.listing(nightly_price_ore=90_000)
+        db.session.commit()
+        home_id = home.id
+    page = text_of(client.get(f"/listings/{home_id}?lang=en"))
+    bar = page.split('id="book-bar"', 1)[1].split("</div>", 1)[0]
+    assert "900" in bar and "per night" in bar
+    assert 'href="#availability"' in bar  # no dates yet: the calendar chooses them
+
+    check_in = coop_date() + timedelta(days=10)
+    check_out = check_in + timedelta(days=2)
+    page = text_of(
+        client.get(f"/listings/{home_id}?lang=en&check_in={check_in}&check_out={check_out}")
+    )
+    bar = page.split('id="book-bar"', 1)[1].split("</div>", 1)[0]
+    total = re.search(r'id="quote-total"><strong>([^<]+)</strong>', page).group(1)
+    assert total in bar and "in total" in bar
+    assert 'id="book-bar-book"' in bar and f"/listings/{home_id}/book" in bar
+
+    css = (Path(app.static_folder) / "css" / "site.css").read_text()
+    phone = css[css.index("@media (max-width: 600px) {\n  .book-bar") :]
+    assert "position: fixed" in phone.split("}", 1)[0] and "bottom: 0" in phone.split("}", 1)[0]
