@@ -18,7 +18,7 @@ from sqlalchemy import Row, func, select
 
 from rentalcoop.listings.reads import once, rows
 
-RADIUS = 60  # a hexagon's corner distance, in the SVG's units
+RADIUS = 66  # a hexagon's corner distance, in the SVG's units
 WIDTH = math.sqrt(3) * RADIUS  # pointy-top hexagons: side by side at this distance
 TILE_SIZE = 256
 

@@ -54,6 +54,20 @@ def test_every_role_walks_its_menu_on_the_demo_town(app, browser, live_server, r
             page = context.new_page()
             watch = PageWatch(page)
             login_in_browser(page, live_server, email, DEMO_PASSWORD)
+            # The start page (search, district map), then a home from its first card.
+            page.locator("header a.brand").click()
+            page.wait_for_load_state()
+            page.screenshot(path=artifact_path(request, f"{width}-{role}-start"), full_page=True)
+            assert_accessible(page)
+            if role == "guest":
+                page.locator("#result-cards a").first.click()
+                page.wait_for_load_state()
+                page.locator("#availability a.day__link").first.click()
+                page.locator("#availability a.day__link[data-pick=out]").first.click()
+                page.locator("#quote-total").wait_for()
+                step = f"{width}-{role}-listing"
+                page.screenshot(path=artifact_path(request, step), full_page=True)
+                assert_accessible(page)
             menu = page.locator("details.account-menu")
             menu.locator("summary").click()
             links = [
