@@ -95,6 +95,11 @@ def test_calendar_picks_the_dates_and_the_price_follows(
     )
     expect(day(4).locator("a.day__link[data-pick=out]")).to_have_count(1)  # taken night: leave
     expect(day(5).locator("a.day__link[data-pick=out]")).to_have_count(0)  # beyond it: no
+    # Each link still carries the address the server would give it (a new tab works too).
+    expect(day(4).locator("a.day__link")).to_have_attribute(
+        "href",
+        f"/listings/{listing_id}?check_in={start}&check_out={start + timedelta(days=4)}#price-box",
+    )
     snap("2-check-in-chosen")
 
     # The second click sets the check-out and shows the price.
@@ -169,6 +174,8 @@ def test_photos_open_large_with_previous_and_next(app, page, home, snap, browser
     expect(page.locator(".photo-view__figure img")).to_have_attribute("alt", "Rum 3")
     expect(page.locator("#photo-next")).to_have_count(0)
     page.locator("#photo-previous").click()
+    expect(page.locator(".photo-view__figure img")).to_have_attribute("alt", "Rum 2")
+    page.wait_for_load_state()  # the page's script has run
     page.keyboard.press("ArrowLeft")  # the arrow keys follow the same links
     expect(page).to_have_url(re.compile(rf"/listings/{listing_id}/photos/1$"))
     expect(page.locator(".photo-view__figure img")).to_have_attribute("alt", "Rum 1")

@@ -58,6 +58,14 @@
     return night > start && night < end ? "stay" : null;
   }
 
+  /* The same address the server gives the day without JavaScript (a new tab, a bookmark). */
+  function hrefFor(night, action, start) {
+    var guests = form.querySelector("[name=guests]");
+    var extra = guests && guests.value ? "&guests=" + encodeURIComponent(guests.value) : "";
+    if (action === "in") return location.pathname + "?check_in=" + night + extra + "#availability";
+    return location.pathname + "?check_in=" + start + "&check_out=" + night + extra + "#price-box";
+  }
+
   function hidden(words) {
     var span = document.createElement("span");
     span.className = "visually-hidden";
@@ -82,7 +90,7 @@
       if (action) {
         holder = document.createElement("a");
         holder.className = "day__link";
-        holder.href = "#availability";
+        holder.href = hrefFor(night, action, start);
         holder.setAttribute("data-pick", action);
         cell.appendChild(holder);
       }
