@@ -31,7 +31,7 @@ class District:
     x: float  # centre
     y: float
     points: str  # the hexagon's corners, for <polygon points="…">
-    shade: int  # 0 (no homes) … 3 (most homes): the fill, with the count also written inside
+    shade: int  # 0 no homes, 1 (fewest) … 3 (most): the fill; the count is written inside too
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,19 @@ def _hexagon(cx: float, cy: float) -> str:
 def layout(areas: list[Row], counts: dict[int, int]) -> DistrictMap:
     """A honeycomb of the districts (`areas`: rows with id, code, name, in name order)."""
     n = len(areas)
-    columns = max(1, math.ceil(math.sqrt(n * 1.6)))
-    most = max(counts.values(), default=0)
+    columns = max(1, math.ceil(math.sqrt(n)))  # about as tall as wide: readable on a phone
+    ours = [counts.get(area.id, 0) for area in areas]
+    low, high = min((c for c in ours if c), default=0), max(ours, default=0)
     districts = []
     for index, area in enumerate(areas):
         row, column = divmod(index, columns)
         cx = WIDTH / 2 + column * WIDTH + (WIDTH / 2 if row % 2 else 0)
         cy = RADIUS + row * RADIUS * 1.5
         homes = counts.get(area.id, 0)
-        shade = 0 if homes == 0 else 1 + min(2, (3 * homes - 1) // max(most, 1))
+        # Fewest homes 1, most 3, between by proportion (the count is written inside as well).
+        shade = (
+            0 if homes == 0 else 2 if high == low else 1 + round(2 * (homes - low) / (high - low))
+        )
         districts.append(District(area.code, area.name, homes, cx, cy, _hexagon(cx, cy), shade))
     rows_used = math.ceil(n / columns) if n else 0
     width = columns * WIDTH + (WIDTH / 2 if rows_used > 1 else 0)
