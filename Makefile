@@ -7,7 +7,7 @@ PORT   ?= 5000
 PO     := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test install install-dev translations lint format e2e clean
+.PHONY: run test install install-dev translations lint format e2e e2e-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,19 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# axe-core for the browser journeys (tests/e2e/package-lock.json). Without it (no npm, or the
+# registry out of reach) the browser tests are skipped, and pytest says why.
+E2E_NODE := tests/e2e/node_modules/.installed
+$(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found (apt-get install npm): the browser tests will be skipped"; \
+	elif npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error; then \
+	  touch $@; \
+	else \
+	  echo "npm ci failed: the browser tests will be skipped"; \
+	fi
+e2e-deps: $(E2E_NODE)
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -32,7 +45,7 @@ run: install translations
 	$(FLASK) demo-data
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install-dev translations
+test: install-dev translations e2e-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	env -u TEST_DATABASE_URL $(PY) -m pytest -q -p no:cacheprovider
@@ -44,7 +57,7 @@ test: install-dev translations
 	fi
 
 # Browser journeys (Debian's Chromium); screenshots of every step land in test-artifacts/e2e/.
-e2e: install-dev translations
+e2e: install-dev translations e2e-deps
 	$(PY) -m pytest -q -p no:cacheprovider -m e2e tests/e2e
 	@echo "Screenshots: test-artifacts/e2e/"
 
@@ -57,4 +70,4 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) $(MO) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(MO) .pytest_cache .ruff_cache tests/e2e/node_modules

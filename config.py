@@ -145,6 +145,13 @@ class Config:
     CALENDAR_UID_DOMAIN = os.environ.get("CALENDAR_UID_DOMAIN")
     # The public address, for links in mail sent by `flask jobs run` (no request to take it from).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # The start page's district map is drawn here (works offline). Real map tiles are shown as
+    # well only when the coop names a tile server: a URL template with {z}/{x}/{y}, the town's
+    # centre "lat,lon", a zoom level and the attribution its licence asks for.
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL")
+    MAP_CENTER = os.environ.get("MAP_CENTER")
+    MAP_ZOOM = int(os.environ.get("MAP_ZOOM", "13"))
+    MAP_ATTRIBUTION = os.environ.get("MAP_ATTRIBUTION", "")
     SITE_NAME = "rentalcoop"
     TOWN_NAME = os.environ.get("TOWN_NAME", "Ekby")
     ALLOW_DEMO_DATA = False

@@ -17,11 +17,21 @@ CSP = "; ".join(
 )
 
 
+def csp_for(app: Flask) -> str:
+    """The policy, letting images come from the coop's tile server when one is configured."""
+    from rentalcoop.listings.district_map import tile_origin
+
+    origin = tile_origin(app.config.get("MAP_TILE_URL"))
+    return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin}") if origin else CSP
+
+
 def init_app(app: Flask) -> None:
+    policy = csp_for(app)
+
     @app.after_request
     def set_security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")

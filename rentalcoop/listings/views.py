@@ -63,7 +63,16 @@ def show(listing_id: int):
     form = StayForm(request.args)
     quote = problem = None
     status = 200
-    if request.args.get("check_in") or request.args.get("check_out"):
+    # A check-in alone is the first click on the calendar (the check-out comes next): its date
+    # is checked, the missing check-out is not an error yet.
+    choosing_check_out = bool(request.args.get("check_in")) and not request.args.get("check_out")
+    if choosing_check_out:
+        form.validate()
+        form.check_out.errors = []
+        if form.check_in.errors:
+            status = 422
+            choosing_check_out = False
+    elif request.args.get("check_in") or request.args.get("check_out"):
         if form.validate():
             guests = form.guests.data or 1
             check_in, check_out = form.check_in.data, form.check_out.data
@@ -84,6 +93,7 @@ def show(listing_id: int):
             status = 422
     start = calendar_view.first_of_month(today)
     months = calendar_view.months(listing, start, GUEST_CALENDAR_MONTHS, today)
+    picks = _calendar_picks(listing, months, form, choosing_check_out)
     return render_template(
         "listings/show.html",
         listing=listing,
@@ -94,7 +104,52 @@ def show(listing_id: int):
         week=calendar_view.weekday_names(),
         is_owner=is_owner,
         cancellation_footnote=CANCELLATION_FOOTNOTE,
+        picks=picks,
+        choosing_check_out=choosing_check_out,
     ), status
+
+
+def _calendar_picks(
+    listing: Listing, months: list, form: StayForm, choosing_check_out: bool
+) -> calendar_view.Picker:
+    """The calendar's day links: each opens this page with the dates it chooses, so the price
+    box updates without JavaScript (static/js/stay-calendar.js picks without reloading)."""
+    guests = form.guests.data if not form.guests.errors else None
+    has_stay = not form.errors and form.check_in.data and form.check_out.data
+    check_in = form.check_in.data if choosing_check_out or has_stay else None
+    check_out = form.check_out.data if has_stay else None
+    base = url_for("listings.show", listing_id=listing.id)
+    extra = f"&guests={guests}" if guests else ""
+
+    def href(night: date, action: str) -> str:
+        if action == "in":
+            return f"{base}?check_in={night.isoformat()}{extra}#availability"
+        return (
+            f"{base}?check_in={check_in.isoformat()}&check_out={night.isoformat()}{extra}#price-box"
+        )
+
+    return calendar_view.picker(listing, months, check_in, check_out, href)
+
+
+@bp.get("/listings/<int:listing_id>/photos/<int:number>")
+def photo(listing_id: int, number: int):
+    """One photo of a listing, large, with the previous and next ones a link away."""
+    listing = services.get_listing(listing_id)
+    is_owner = (
+        listing is not None and current_user.is_authenticated and listing.host_id == current_user.id
+    )
+    if listing is None or not (listing.is_published or is_owner):
+        abort(404)
+    shown = listing.photos
+    if not 1 <= number <= len(shown):
+        abort(404)
+    return render_template(
+        "listings/photo.html",
+        listing=listing,
+        photo=shown[number - 1],
+        number=number,
+        count=len(shown),
+    )
 
 
 @bp.get("/media/photos/<string:token>-<string:variant>.jpg")

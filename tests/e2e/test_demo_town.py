@@ -1,7 +1,8 @@
 """Issue 16: the demo town in a real browser, as each role, at 1280 and 390 px. Every page is
 reached by clicking the account menu (no typed URLs after the log-in page), checked for server
 errors and sideways scrolling on a phone, and saved as a screenshot for people to look at
-(`make e2e` writes them to test-artifacts/e2e/)."""
+(`make e2e` writes them to test-artifacts/e2e/), and checked with axe-core (0 serious or
+critical violations)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import re
 import pytest
 
 from rentalcoop.demo import DEMO_PASSWORD
-from tests.e2e.conftest import TIMEOUT_MS, PageWatch, artifact_path, login_in_browser
+from tests.e2e.conftest import (
+    PageWatch,
+    artifact_path,
+    assert_accessible,
+    login_in_browser,
+    new_context,
+)
 
 # The walk checks what a person sees (menus, links, layout at two widths), which does not depend
 # on the database; the crawl test (tests/crawl) reads every page on PostgreSQL as well. Keeping
@@ -35,18 +42,32 @@ def test_every_role_walks_its_menu_on_the_demo_town(app, browser, live_server, r
     assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
     for width, viewport in WIDTHS.items():
         for role, email in ROLES.items():
-            context = browser.new_context(
-                base_url=live_server,
+            context = new_context(
+                browser,
+                live_server,
                 locale="sv-SE",
                 timezone_id="Europe/Stockholm",
                 viewport=viewport,
                 is_mobile=width == "phone",
                 has_touch=width == "phone",
             )
-            context.set_default_timeout(TIMEOUT_MS)
             page = context.new_page()
             watch = PageWatch(page)
             login_in_browser(page, live_server, email, DEMO_PASSWORD)
+            # The start page (search, district map), then a home from its first card.
+            page.locator("header a.brand").click()
+            page.wait_for_load_state()
+            page.screenshot(path=artifact_path(request, f"{width}-{role}-start"), full_page=True)
+            assert_accessible(page)
+            if role == "guest":
+                page.locator("#result-cards a").first.click()
+                page.wait_for_load_state()
+                page.locator("#availability a.day__link").first.click()
+                page.locator("#availability a.day__link[data-pick=out]").first.click()
+                page.locator("#quote-total").wait_for()
+                step = f"{width}-{role}-listing"
+                page.screenshot(path=artifact_path(request, step), full_page=True)
+                assert_accessible(page)
             menu = page.locator("details.account-menu")
             menu.locator("summary").click()
             links = [
@@ -62,6 +83,7 @@ def test_every_role_walks_its_menu_on_the_demo_town(app, browser, live_server, r
                 page.wait_for_load_state()
                 step = re.sub(r"\W+", "-", f"{width}-{role}-{n:02d}-{name}").strip("-")
                 page.screenshot(path=artifact_path(request, step), full_page=True)
+                assert_accessible(page)
                 if width == "phone":
                     scroll = page.evaluate("document.documentElement.scrollWidth")
                     assert scroll <= 390, f"{role}: {page.url} scrolls sideways ({scroll}px)"
