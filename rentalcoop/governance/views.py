@@ -41,7 +41,7 @@ from rentalcoop.governance.models import (
     ProjectState,
     Proxy,
 )
-from rentalcoop.i18n import _
+from rentalcoop.i18n import LazyDay, _
 from rentalcoop.listings.pricing import coop_date
 from rentalcoop.spreadsheet import kronor, safe_cell
 
@@ -137,8 +137,8 @@ def new_meeting():
         flash(
             _(
                 "Meeting created. Send the notice between %(first)s and %(last)s.",
-                first=first.isoformat(),
-                last=last.isoformat(),
+                first=LazyDay(first),
+                last=LazyDay(last),
             ),
             "success",
         )
