@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
 from rentalcoop.listings.cards import CardTexts
+from rentalcoop.wishlists.cards import save_buttons
 from rentalcoop.listings.reads import area_rows
 from rentalcoop.listings.search import Criteria, Sort, search
 from rentalcoop.main import bp
@@ -96,7 +97,7 @@ def index():
         results=results,
         criteria=criteria,
         areas=areas,
-        result_cards=cards.render(results),
+        result_cards=cards.render(results, save_buttons([row[0] for row in results.listings])),
         labels=texts["labels"],
         anywhere=texts["anywhere"],
         property_types=texts["property_types"],
