@@ -10,11 +10,11 @@ from wtforms.fields.choices import SelectChoice
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
 from rentalcoop.listings.cards import CardTexts
-from rentalcoop.wishlists.cards import save_buttons
 from rentalcoop.listings.reads import area_rows
 from rentalcoop.listings.search import Criteria, Sort, search
 from rentalcoop.main import bp
 from rentalcoop.main.forms import SearchForm
+from rentalcoop.wishlists.cards import save_buttons
 
 
 def _query_without(*names: str) -> dict:
