@@ -14,7 +14,6 @@ from rentalcoop.listings.reads import area_rows
 from rentalcoop.listings.search import Criteria, Sort, search
 from rentalcoop.main import bp
 from rentalcoop.main.forms import SearchForm
-from rentalcoop.wishlists.cards import save_buttons
 
 
 def _query_without(*names: str) -> dict:
@@ -84,6 +83,8 @@ def index():
     photo_prefix = url_for("listings.photo_file", token=token, variant="s").removesuffix(
         f"{token}-s.jpg"
     )
+    from rentalcoop.wishlists.cards import save_buttons  # wishlists imports listings, main
+
     cards = CardTexts(
         {a.id: a.name for a in areas},
         prefix,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from rentalcoop.accounts.models import User
+from rentalcoop.db import lock_for_change
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _l
@@ -27,7 +28,11 @@ class WishlistError(DomainError):
 
 
 def save_home(user: User, listing: Listing) -> bool:
-    """Save a published home for `user`; False when it was saved already. Refused past the cap."""
+    """Save a published home for `user`; False when it was saved already. Refused past the cap.
+
+    The person's row is held first, so two tabs saving at once count one after the other and
+    the cap holds exactly."""
+    lock_for_change(db.session, user)
     if listing.state != ListingState.PUBLISHED:
         raise WishlistError(_l("This home is not listed."))
     if saved_among(user.id, [listing.id]):

@@ -36,7 +36,7 @@ def save(listing_id: int):
     if listing is None:
         abort(404)
     try:
-        services.save_home(current_user, listing)
+        services.save_home(current_user._get_current_object(), listing)
     except WishlistError as err:
         db.session.rollback()
         flash(err.message, "error")
