@@ -490,8 +490,24 @@ def visible_meetings(user: User) -> list[Meeting]:
     return list(db.session.scalars(query))
 
 
-def upcoming_meetings(today: date | None = None) -> list[Meeting]:
+def meetings_today(today: date | None = None) -> list[Meeting]:
+    """Convened meetings held today (the member home shows them apart: in progress or about
+    to start, not "upcoming")."""
     today = today or coop_date()
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(Meeting.state == MeetingState.CONVENED, Meeting.held_on == today)
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def upcoming_meetings(today: date | None = None, *, after_today: bool = False) -> list[Meeting]:
+    """Convened meetings from today on (`after_today`: from tomorrow)."""
+    today = today or coop_date()
+    if after_today:
+        today += timedelta(days=1)
     return list(
         db.session.scalars(
             select(Meeting)

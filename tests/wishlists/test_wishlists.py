@@ -155,7 +155,7 @@ def test_the_list_is_capped_with_a_message(app, client, homes, monkeypatch):
     _save(client, homes["sea"])
     response = _save(client, homes["forest"], "/")
     assert response.status_code == 303
-    assert "You can save up to 1 homes" in text_of(client.get("/?lang=en"))
+    assert "Du kan spara upp till 1 hem. Ta bort några" in text_of(client.get("/"))
     assert _saved_ids(app) == {homes["sea"]}
 
 
