@@ -170,3 +170,12 @@ def test_deleting_the_account_deletes_the_list(app, homes):
         save_home(user, db.session.get(Listing, homes["sea"]))
         erase_user(user)
         assert db.session.scalar(select(func.count()).select_from(SavedHome)) == 0
+
+
+def test_the_menu_carries_the_searched_dates_to_the_saved_page(client, homes):
+    login(client, "guest@example.org")
+    start = coop_date() + timedelta(days=20)
+    end = start + timedelta(days=2)
+    page = text_of(client.get(f"/?check_in={start}&check_out={end}&guests=2"))
+    assert f'href="/saved?check_in={start}&amp;check_out={end}&amp;guests=2" id="nav-saved"' in page
+    assert 'href="/saved" id="nav-saved"' in text_of(client.get("/about"))
