@@ -159,6 +159,9 @@ def register_blueprints(app: Flask) -> None:
     from rentalcoop.identity import bp as identity_bp  # privacy, terms, contact (issue 16)
 
     app.register_blueprint(identity_bp)
+    from rentalcoop.wishlists import bp as wishlists_bp  # saved homes (issue 16)
+
+    app.register_blueprint(wishlists_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

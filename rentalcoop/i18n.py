@@ -10,13 +10,14 @@ import functools
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
 import click
 from babel import Locale
+from babel.dates import format_time as babel_format_time
 from babel.numbers import format_currency, get_decimal_symbol, get_group_symbol, parse_pattern
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations
@@ -126,12 +127,37 @@ def number(value) -> str:
     return format_decimal(value)
 
 
+# One way to write a date in both languages (issue 16): day, month, year in that order, a
+# 24-hour clock, no seconds. Babel's own "short" and "medium" differ between the locales (Swedish
+# short is ISO "2026-12-04", English short is the US "12/4/26, 7:34 PM"); the named formats
+# below are the patterns every page and mail uses. Other patterns pass through to Babel.
+DATE_PATTERNS = {
+    "short": "d MMM y",
+    "medium": "d MMM y",
+    "long": "d MMMM y",
+    "full": "EEEE d MMMM y",
+}
+CLOCK_PATTERN = "HH:mm"
+
+
+def _date_pattern(fmt: str) -> str:
+    return DATE_PATTERNS.get(fmt, fmt)
+
+
 def day(value: date | datetime | None, fmt: str = "medium") -> str:
+    """A calendar date (a night, a check-in) in the reader's language: "4 dec. 2026"."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_datetime(value, fmt)
-    return format_date(value, fmt)
+        return format_datetime(value, _date_pattern(fmt))
+    return format_date(value, _date_pattern(fmt))
+
+
+def clock(value: time | None) -> str:
+    """A wall-clock time of day (check-in from 15:00), as both languages write it here."""
+    if value is None:
+        return ""
+    return babel_format_time(value, CLOCK_PATTERN, locale=current_language())
 
 
 class LazyDay:
@@ -146,9 +172,12 @@ class LazyDay:
 
 
 def moment(value: datetime | None, fmt: str = "medium") -> str:
-    """A UTC timestamp shown in Europe/Stockholm (Flask-Babel converts to the default zone)."""
+    """A UTC timestamp shown in Europe/Stockholm (Flask-Babel converts to the default zone), to
+    the minute: "4 dec. 2026 19:34" / "4 Dec 2026, 19:34"."""
     if value is None:
         return ""
+    if fmt in DATE_PATTERNS:
+        fmt = f"{DATE_PATTERNS[fmt]}, {CLOCK_PATTERN}"
     return format_datetime(value, fmt)
 
 
@@ -222,6 +251,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["moment"] = moment
+    app.jinja_env.filters["clock"] = clock
     app.jinja_env.filters["when"] = when
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.policies["ext.i18n.trimmed"] = True

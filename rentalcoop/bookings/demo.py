@@ -140,6 +140,7 @@ def _upcoming(rng, listing, guest, check_in, check_out, party, board, now) -> in
 
 
 TODAY_REQUESTS = 6
+FIRST_HOST = "host1@example.org"
 TODAY_REVIEWABLE = 6
 
 
@@ -168,12 +169,19 @@ def _today(listings, guests, board, now) -> int:
         booking.expires_at = created + timedelta(minutes=30)
         payments.record_payment_succeeded(booking, by=board, at=created + timedelta(minutes=8))
         made += 1
+    # The first demo host answers requests (their home took instant bookings until today), so
+    # host1 has a request waiting the moment the demo is loaded.
+    for listing in listings:
+        if listing.host.email == FIRST_HOST:
+            listing.is_instant_book = False
     asking = [listing for listing in listings if not listing.is_instant_book]
     for k, listing in enumerate(asking[:TODAY_REQUESTS]):
-        check_in = today + timedelta(days=21 + 3 * k)
-        check_out = check_in + timedelta(days=max(listing.min_nights, 2))
-        if not _free(listing, check_in, check_out):
+        nights = max(listing.min_nights, 2)
+        starts = (today + timedelta(days=21 + 3 * k + 7 * j) for j in range(8))
+        check_in = next((d for d in starts if _free(listing, d, d + timedelta(days=nights))), None)
+        if check_in is None:
             continue
+        check_out = check_in + timedelta(days=nights)
         guest = guests[k % 5]
         booking = _priced(listing, guest, check_in, check_out, 2, now, BookingState.REQUESTED)
         booking.message = "Hej! Vi är två vuxna som gärna vill bo hos er den helgen."

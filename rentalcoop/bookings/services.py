@@ -14,13 +14,14 @@ afresh, so two people acting at once take turns; `_transition` refuses a booking
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from rentalcoop import outbox
 from rentalcoop.accounts.models import User
@@ -588,26 +589,58 @@ def get_booking(booking_id: int) -> Booking | None:
     )
 
 
-def trips_of(guest: User) -> tuple[list[Booking], list[Booking], list[Booking]]:
-    """A guest's bookings as "My trips" groups them: upcoming (soonest first), past (latest
-    first), and cancelled, declined or expired — in one query."""
+@dataclass
+class Trips:
+    """A guest's bookings as "My trips" groups them."""
+
+    current: list[Booking]  # under way: checked in, not yet checked out
+    upcoming: list[Booking]  # soonest first
+    past: list[Booking]  # latest first
+    ended: list[Booking]  # cancelled, declined or expired
+    # Past stays whose review window is open and that the guest has not reviewed: when it ends.
+    review_until: dict[int, datetime] = field(default_factory=dict)
+
+
+def trips_of(guest: User, at: datetime | None = None) -> Trips:
+    """A guest's bookings with each home and its photos (three queries), grouped, with the
+    stays still waiting for the guest's review (one more)."""
+    from rentalcoop.reviews.models import Review
+    from rentalcoop.reviews.services import window_closes
+
+    now = at or utcnow()
     bookings = db.session.scalars(
         select(Booking)
-        .options(joinedload(Booking.listing))
+        .options(selectinload(Booking.listing).selectinload(Listing.photos))
         .where(Booking.guest_id == guest.id)
         .order_by(Booking.check_in.desc(), Booking.id.desc())
     ).all()
-    today = pricing.coop_date()
-    upcoming, past, ended = [], [], []
+    today = pricing.coop_date(now)
+    trips = Trips([], [], [], [])
     for booking in bookings:
-        if booking.is_holding and booking.check_out > today:
-            upcoming.append(booking)
+        if booking.is_holding and booking.check_in <= today < booking.check_out:
+            trips.current.append(booking)
+        elif booking.is_holding and booking.check_out > today:
+            trips.upcoming.append(booking)
         elif booking.state == BookingState.COMPLETED or booking.is_holding:
-            past.append(booking)
+            trips.past.append(booking)
         else:
-            ended.append(booking)
-    upcoming.reverse()
-    return upcoming, past, ended
+            trips.ended.append(booking)
+    trips.upcoming.reverse()
+    completed = [b for b in trips.past if b.state == BookingState.COMPLETED]
+    if completed:
+        reviewed = set(
+            db.session.scalars(
+                select(Review.booking_id).where(
+                    Review.author_id == guest.id,
+                    Review.booking_id.in_([b.id for b in completed]),
+                )
+            )
+        )
+        for booking in completed:
+            closes = window_closes(booking)
+            if booking.id not in reviewed and now < closes:
+                trips.review_until[booking.id] = closes
+    return trips
 
 
 def reservations_of(
@@ -635,6 +668,62 @@ def reservations_of(
         if b.is_cancelled or b.state in (BookingState.DECLINED, BookingState.EXPIRED)
     ]
     return requests, upcoming, past, ended
+
+
+# How far ahead the host's "Today" page looks for arrivals and departures.
+TODAY_DAYS_AHEAD = 7
+
+
+@dataclass
+class HostDay:
+    """What a host has to do or know about today (the host's "Today" page)."""
+
+    today: date
+    requests: list[Booking]  # waiting for the host's answer, the one lapsing first first
+    arrivals: list[Booking]  # stays starting today or in the next days
+    departures: list[Booking]  # stays ending today or in the next days
+    awaiting_payment: list[Booking]  # accepted or instant holds the guest has not paid yet
+    current: list[Booking]  # guests staying now
+
+
+def host_day(host: User, at: datetime | None = None) -> HostDay:
+    """The host's requests, holds waiting for payment, and the stays that start, end or are
+    under way from today to `TODAY_DAYS_AHEAD` days on — one query."""
+    today = pricing.coop_date(at or utcnow())
+    horizon = today + timedelta(days=TODAY_DAYS_AHEAD)
+    waiting = (BookingState.REQUESTED, BookingState.PENDING_PAYMENT)
+    stays = (BookingState.CONFIRMED, BookingState.COMPLETED)
+    bookings = db.session.scalars(
+        select(Booking)
+        .options(joinedload(Booking.listing), joinedload(Booking.guest))
+        .where(
+            Booking.host_id == host.id,
+            Booking.state.in_(waiting)
+            | (
+                Booking.state.in_(stays)
+                & (Booking.check_out >= today)
+                & (Booking.check_in <= horizon)
+            ),
+        )
+        .order_by(Booking.check_in, Booking.id)
+    ).all()
+    day = HostDay(today, [], [], [], [], [])
+    for b in bookings:
+        if b.state == BookingState.REQUESTED:
+            day.requests.append(b)
+        elif b.state == BookingState.PENDING_PAYMENT:
+            day.awaiting_payment.append(b)
+        else:
+            if today <= b.check_in <= horizon:
+                day.arrivals.append(b)
+            if today <= b.check_out <= horizon:
+                day.departures.append(b)
+            if b.check_in < today < b.check_out:
+                day.current.append(b)
+    far = datetime.max.replace(tzinfo=UTC)
+    day.requests.sort(key=lambda b: (b.expires_at or far, b.id))
+    day.departures.sort(key=lambda b: (b.check_out, b.id))
+    return day
 
 
 def open_request_count(host_id: int) -> int:

@@ -156,10 +156,9 @@ def _checkout_url(booking: Booking) -> str:
 @bp.get("/trips")
 @login_required
 def trips():
-    """The guest's stays: upcoming, past and cancelled."""
+    """The guest's stays: under way, upcoming, past (with review prompts) and cancelled."""
     require(current_user.has_role(Role.GUEST))
-    upcoming, past, ended = services.trips_of(current_user)
-    return render_template("bookings/trips.html", upcoming=upcoming, past=past, ended=ended)
+    return render_template("bookings/trips.html", trips=services.trips_of(current_user))
 
 
 @bp.get("/bookings/<int:booking_id>")
@@ -239,6 +238,20 @@ def cancel(booking_id: int):
 
 
 # --- host --------------------------------------------------------------------------------------
+
+
+@bp.get("/host/today")
+@login_required
+def today():
+    """The host's day: requests to answer, arrivals and departures, unread messages, holds
+    waiting for payment."""
+    require(current_user.has_role(Role.HOST))
+    from rentalcoop.messaging import services as messaging
+
+    unread = [thread for thread in messaging.inbox(current_user) if thread[1]]
+    return render_template(
+        "bookings/today.html", day=services.host_day(current_user), unread_threads=unread
+    )
 
 
 @bp.get("/host/reservations")

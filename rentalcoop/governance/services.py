@@ -197,10 +197,10 @@ def check_notice_date(meeting: Meeting, on: date) -> None:
                 "The notice for a meeting on %(day)s must be sent between %(first)s and "
                 "%(last)s; %(on)s is outside that window."
             ),
-            day=meeting.held_on.isoformat(),
-            first=first.isoformat(),
-            last=last.isoformat(),
-            on=on.isoformat(),
+            day=LazyDay(meeting.held_on),
+            first=LazyDay(first),
+            last=LazyDay(last),
+            on=LazyDay(on),
         )
 
 
@@ -256,7 +256,7 @@ def create_meeting(
                         "The annual meeting should be held within six months of the year end, "
                         "by %(day)s."
                     )
-                    % {"day": deadline.isoformat()}
+                    % {"day": LazyDay(deadline)}
                 )
             )
     meeting = Meeting(
@@ -291,8 +291,8 @@ def _check_can_be_held(kind: str, held_on: date, changes_statutes: bool, today: 
                 "A meeting on %(day)s can no longer be convened: the notice had to go out by "
                 "%(last)s."
             ),
-            day=held_on.isoformat(),
-            last=last.isoformat(),
+            day=LazyDay(held_on),
+            last=LazyDay(last),
         )
 
 
@@ -490,8 +490,24 @@ def visible_meetings(user: User) -> list[Meeting]:
     return list(db.session.scalars(query))
 
 
-def upcoming_meetings(today: date | None = None) -> list[Meeting]:
+def meetings_today(today: date | None = None) -> list[Meeting]:
+    """Convened meetings held today (the member home shows them apart: in progress or about
+    to start, not "upcoming")."""
     today = today or coop_date()
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(Meeting.state == MeetingState.CONVENED, Meeting.held_on == today)
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def upcoming_meetings(today: date | None = None, *, after_today: bool = False) -> list[Meeting]:
+    """Convened meetings from today on (`after_today`: from tomorrow)."""
+    today = today or coop_date()
+    if after_today:
+        today += timedelta(days=1)
     return list(
         db.session.scalars(
             select(Meeting)
@@ -571,7 +587,7 @@ def add_motion(
         if today > deadline:
             raise GovernanceError(
                 _l("The deadline for motions to this meeting was %(day)s."),
-                day=deadline.isoformat(),
+                day=LazyDay(deadline),
             )
     if not title.strip():
         raise GovernanceError(_l("A motion needs a title."))
@@ -716,7 +732,7 @@ def grant_proxy(
     if signed_on < one_year_before(meeting.held_on):
         raise GovernanceError(
             _l("A proxy may be no more than a year old at the meeting; this one is from %(day)s."),
-            day=signed_on.isoformat(),
+            day=LazyDay(signed_on),
         )
     if live_proxy(meeting, principal_id=principal.id) is not None:
         raise GovernanceError(
@@ -1419,7 +1435,7 @@ def check_fee_effective_date(effective_from: date, meeting_day: date, today: dat
     if effective_from < first:
         raise FeeDecisionError(
             _l("A fee decision cannot apply before it is made: choose %(day)s or later."),
-            day=first.isoformat(),
+            day=LazyDay(first),
         )
     latest = latest_fee_version()
     if latest is not None and effective_from <= latest.effective_from:
@@ -1428,7 +1444,7 @@ def check_fee_effective_date(effective_from: date, meeting_day: date, today: dat
                 "A fee schedule already applies from %(day)s; a new one must start after it, "
                 "so that versions never overlap."
             ),
-            day=latest.effective_from.isoformat(),
+            day=LazyDay(latest.effective_from),
         )
 
 

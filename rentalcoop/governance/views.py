@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from rentalcoop.access import require, role_required
 from rentalcoop.accounts.models import Role, User
+from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
 from rentalcoop.governance import bp, close, costs, fund, services
@@ -41,7 +42,7 @@ from rentalcoop.governance.models import (
     ProjectState,
     Proxy,
 )
-from rentalcoop.i18n import _
+from rentalcoop.i18n import LazyDay, _
 from rentalcoop.listings.pricing import coop_date
 from rentalcoop.spreadsheet import kronor, safe_cell
 
@@ -137,8 +138,8 @@ def new_meeting():
         flash(
             _(
                 "Meeting created. Send the notice between %(first)s and %(last)s.",
-                first=first.isoformat(),
-                last=last.isoformat(),
+                first=LazyDay(first),
+                last=LazyDay(last),
             ),
             "success",
         )
@@ -711,7 +712,9 @@ def member_home():
         "governance/member_home.html",
         estimate=close.estimate_for(current_user, today),
         open_motions=services.open_motions_for(current_user),
-        upcoming=services.upcoming_meetings(today),
+        in_progress=services.meetings_today(today),
+        upcoming=services.upcoming_meetings(today, after_today=True),
+        now=utcnow(),
         statements=[(c, s, close.per_night_ore(c)) for c, s in close.closes_for(current_user.id)],
         history=services.fee_history(),
         today=today,

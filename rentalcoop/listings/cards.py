@@ -32,7 +32,7 @@ _CARD = (
     "      {price}\n"
     "    </div>\n"
     "  </a>\n"
-    "</article>"
+    "{save}</article>"
 )
 # A photo's sizes differ only in the variant before ".jpg" (`CardTexts.photo_prefix`).
 _PHOTO = (
@@ -109,8 +109,9 @@ class CardTexts:
             ) % {"count": count, "num": count}
         return self._guests[count]
 
-    def render(self, results) -> Markup:
-        """The cards of `results` (a `search.Results`), one after another."""
+    def render(self, results, save=None) -> Markup:
+        """The cards of `results` (a `search.Results`), one after another; `save(listing_id)`,
+        given, writes each card's save button (rentalcoop/wishlists/cards.py)."""
         quotes, out = results.quotes, []
         # Escaped once per page: the phrases, prefixes, district and type names.
         instant = _INSTANT.format(instant=_esc(self.instant))
@@ -156,6 +157,7 @@ class CardTexts:
                     title=_esc(title),
                     guests=_esc(self.guests(max_guests)),
                     price=price,
+                    save=save(listing_id) if save is not None else "",
                 )
             )
         return Markup("".join(out))  # noqa: S704 - every value above was escaped

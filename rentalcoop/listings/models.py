@@ -333,6 +333,12 @@ class FeeScheduleVersion(db.Model):
     FOUNDING_DECISION = "Founding statutes"
 
     @property
+    def is_founding(self) -> bool:
+        """The version the statutes set (migration 0002 dates it 1 January 2000, meaning "from
+        the start": no booking is older)."""
+        return self.decided_by == self.FOUNDING_DECISION
+
+    @property
     def decided_by_label(self) -> str:
         """Who decided this version, in the reader's language where the text is one of ours."""
         if self.decided_by == self.FOUNDING_DECISION:

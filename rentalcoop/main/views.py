@@ -84,6 +84,8 @@ def index():
     photo_prefix = url_for("listings.photo_file", token=token, variant="s").removesuffix(
         f"{token}-s.jpg"
     )
+    from rentalcoop.wishlists.cards import save_buttons  # wishlists imports listings, main
+
     cards = CardTexts(
         {a.id: a.name for a in areas},
         prefix,
@@ -97,7 +99,7 @@ def index():
         results=results,
         criteria=criteria,
         areas=areas,
-        result_cards=cards.render(results),
+        result_cards=cards.render(results, save_buttons([row[0] for row in results.listings])),
         labels=texts["labels"],
         anywhere=texts["anywhere"],
         property_types=texts["property_types"],

@@ -18,7 +18,7 @@ from rentalcoop.accounts.models import (
 from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
-from rentalcoop.i18n import _l
+from rentalcoop.i18n import LazyDay, _l
 from rentalcoop.listings.pricing import coop_date
 
 
@@ -68,7 +68,7 @@ def admit(user: User, board_member: User | None, joined_on: date | None = None) 
         if joined_on < membership.left_on:
             raise MembershipError(
                 _l("A new membership period cannot start before the last one ended (%(day)s)."),
-                day=membership.left_on.isoformat(),
+                day=LazyDay(membership.left_on),
             )
         membership.earlier_periods.append(
             MembershipPeriod(

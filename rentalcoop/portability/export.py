@@ -110,6 +110,7 @@ def build_export(user: User, fileobj) -> None:
     _reviews(user, archive)
     _reports(user, archive)
     _money(user, as_guest, as_host, archive)
+    _saved_homes(user, archive)
     archive.zip.writestr("README.txt", _readme(user, archive))
     archive.zip.close()
 
@@ -369,6 +370,22 @@ def _money(user: User, as_guest: list[Booking], as_host: list[Booking], archive:
         .order_by(PatronageShare.year)
     )
     archive.table("money/patronage_statements", [columns(s, exclude={"member_id"}) for s in shares])
+
+
+def _saved_homes(user: User, archive: Archive) -> None:
+    """The homes on the person's list (the listing's id and title as it was when exported)."""
+    from rentalcoop.wishlists.models import SavedHome
+
+    rows = db.session.execute(
+        select(SavedHome.listing_id, Listing.title, SavedHome.created_at)
+        .join(Listing, Listing.id == SavedHome.listing_id)
+        .where(SavedHome.user_id == user.id)
+        .order_by(SavedHome.created_at)
+    )
+    archive.table(
+        "saved_homes",
+        [{"listing_id": i, "title": title, "saved_at": at} for i, title, at in rows],
+    )
 
 
 def _readme(user: User, archive: Archive) -> str:

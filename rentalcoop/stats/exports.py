@@ -2,6 +2,10 @@
 
 Only the fixed dimensions and the values: no ids, no names — the release is named by its
 month and version.
+
+Two CSVs with the same columns in the same order (`CSV_COLUMNS`, stable; README "Statistics
+files"): for people, headers and the period kind, property type and measure in the reader's
+language; for programs (`?columns=keys`), the machine keys of the JSON in headers and cells.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ from __future__ import annotations
 import csv
 import io
 
+from rentalcoop.i18n import _l
 from rentalcoop.stats.models import StatsRelease
-from rentalcoop.stats.services import MEASURES, release_order
+from rentalcoop.stats.services import MEASURE_LABELS, MEASURES, PERIOD_KIND_LABELS, release_order
 
 CSV_COLUMNS = (
     "period",
@@ -22,6 +27,18 @@ CSV_COLUMNS = (
     "measure",
     "value",
     "flag",
+)
+# The same columns, as a person reads them (in the order of CSV_COLUMNS).
+CSV_HEADERS = (
+    _l("Release month"),
+    _l("Version"),
+    _l("District code"),
+    _l("Period kind"),
+    _l("Period"),
+    _l("Property type"),
+    _l("Measure"),
+    _l("Figure"),
+    _l("Flag (c = withheld)"),
 )
 
 
@@ -39,21 +56,34 @@ def _json_value(measure: str, value: float | None) -> float | int | None:
     return int(value)
 
 
-def release_csv(release: StatsRelease) -> str:
+def release_csv(release: StatsRelease, *, keys: bool = False) -> str:
+    """The release for a spreadsheet; `keys` for programs (the JSON's keys, never translated)."""
+    from rentalcoop.stats.pages import type_label
+
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS if keys else [str(header) for header in CSV_HEADERS])
+    kinds = {kind: str(label) for kind, label in PERIOD_KIND_LABELS.items()}
+    measures = {measure: str(label) for measure, label in MEASURE_LABELS.items()}
+    types: dict[str, str] = {}
     for cell in release_order(release):
+        if keys:
+            kind, ptype, measure = cell.period_kind, cell.property_type, cell.measure
+        else:
+            kind, measure = kinds[cell.period_kind], measures[cell.measure]
+            if cell.property_type not in types:
+                types[cell.property_type] = type_label(cell.property_type)
+            ptype = types[cell.property_type]
         writer.writerow(
             (
                 release.period,
                 release.version,
                 cell.area_code,
-                cell.period_kind,
+                kind,
                 cell.period_label,
-                cell.property_type,
-                cell.measure,
+                ptype,
+                measure,
                 _csv_value(cell.measure, cell.value),
                 cell.flag,
             )

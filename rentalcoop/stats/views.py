@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from rentalcoop.access import role_required
@@ -90,9 +90,10 @@ def _log_download(release: StatsRelease, fmt: str) -> None:
 @bp.get("/<period>.csv")
 @role_required(Role.MUNICIPALITY, Role.BOARD)
 def release_csv(period: str):
-    """The release for a spreadsheet."""
+    """The release for a spreadsheet, with headers in the reader's language; `?columns=keys`
+    gives the same columns with the machine keys (for programs)."""
     release = get_release_or_404(period)
-    body = exports.release_csv(release)
+    body = exports.release_csv(release, keys=request.args.get("columns") == "keys")
     _log_download(release, "csv")
     return Response(
         body,

@@ -225,8 +225,8 @@ def test_no_english_reaches_a_swedish_page(walks, role):
 def test_a_signed_in_role_reaches_its_own_pages(walks, role):
     """The walk is only worth something if it gets past the front door."""
     expected = {
-        "guest": ["/trips", "/messages", "/account"],
-        "host": ["/host/reservations", "/host/listings", "/member", "/host/payouts"],
+        "guest": ["/trips", "/messages", "/account", "/saved"],
+        "host": ["/host/today", "/host/reservations", "/host/listings", "/member", "/host/payouts"],
         "board": ["/board/members", "/board/payments", "/board/ledger", "/meetings"],
         "municipality": ["/stats/", "/account"],
     }[role]
@@ -312,6 +312,12 @@ def test_the_demo_day_has_requests_waiting_for_an_answer(demo_app):
     login(client, email, DEMO_PASSWORD)
     page = client.get("/host/reservations").get_data(as_text=True)
     assert "/accept" in page
+    # host1, the first login `make run` prints, has one to answer on the Today page.
+    host1 = demo_app.test_client()
+    login(host1, "host1@example.org", DEMO_PASSWORD)
+    today = host1.get("/host/today").get_data(as_text=True)
+    assert today.count("/accept") >= 1
+    assert 'id="open-requests"' in today
 
 
 def test_the_demo_day_has_stays_whose_review_windows_are_open(demo_app):

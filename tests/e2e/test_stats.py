@@ -58,4 +58,11 @@ def test_the_municipality_opens_a_release_sees_a_chart_and_downloads_the_csv(
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     header = data.decode("utf-8-sig").splitlines()[0]
-    assert header.split(";")[:3] == ["period", "version", "area_code"]
+    assert header.split(";")[:3] == ["Utgivningsmånad", "Version", "Områdeskod"]  # for people
+    with page.expect_download() as info:
+        page.get_by_role("link", name="CSV för program").click()
+    keyed = info.value
+    keyed_path = tmp_path / "keys.csv"
+    keyed.save_as(keyed_path)
+    keyed_header = keyed_path.read_bytes().decode("utf-8-sig").splitlines()[0]
+    assert keyed_header.split(";")[:3] == ["period", "version", "area_code"]

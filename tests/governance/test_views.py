@@ -329,3 +329,28 @@ def test_meeting_page_and_minutes_queries_do_not_grow_with_the_members(
     # than the fixed reads (14 with the footer's coop identity, issue 16, and the meeting's
     # adjusters, issue 14).
     assert queries(f"{page}/minutes") <= 14
+
+
+def test_member_home_shows_todays_meeting_as_today_not_upcoming(client, live_meeting):
+    """Issue 16: the meeting held today was listed under "Upcoming meetings"."""
+    import re
+
+    login(client, "member@example.org")
+    body = text_of(client.get("/member?lang=en"))
+    today = re.search(r'<ul id="meetings-today">.*?</ul>', body, re.S)
+    assert today, "no meeting today on the member home"
+    assert "Extrastämma" in today.group(0)
+    assert "In progress" in today.group(0)  # it started at 00:01
+    upcoming = re.search(r'<ul id="upcoming-meetings">.*?</ul>', body, re.S)
+    assert upcoming is None or "Extrastämma" not in upcoming.group(0)
+
+
+def test_the_founding_fee_version_reads_since_the_founding_not_a_made_up_date(client, people):
+    login(client, "member@example.org")
+    for lang, since in (("sv", "Sedan starten"), ("en", "Since the founding")):
+        body = text_of(client.get(f"/member?lang={lang}"))
+        table = body[body.index('id="fee-history"') :]
+        assert since in table
+        assert "2000" not in table
+        # Each cell names its column, so the table can stack on a phone.
+        assert table.count('data-label="') >= 5

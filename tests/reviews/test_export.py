@@ -275,6 +275,9 @@ def full_record(app, town):
         about_hanna = db.session.scalar(db.select(Review).filter_by(subject_id=hanna.id))
         reviews.answer_review(about_hanna, hanna, "Thank you, Gustav!")
         trip = factories.booking(guest=hanna, state="cancelled_by_guest", paid=True)
+        from rentalcoop.wishlists.models import SavedHome
+
+        db.session.add(SavedHome(user_id=hanna.id, listing_id=trip.listing_id))
         db.session.add_all(
             [
                 Payment(booking_id=trip.id, provider="manual", amount_ore=trip.total_ore),

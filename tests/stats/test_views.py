@@ -112,10 +112,23 @@ def test_downloads_are_csv_and_json_and_logged(app, client, town):
     assert response.mimetype == "text/csv"
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
-    lines = body.decode("utf-8-sig").splitlines()
+    human = body.decode("utf-8-sig").splitlines()
+    assert human[0] == (
+        "Utgivningsmånad;Version;Områdeskod;Periodtyp;Period;Boendetyp;Mått;Värde;"
+        "Markering (c = undertryckt)"
+    )
+    assert "amount_ore" not in human[0]
+    assert "occupancy_pct" not in "\n".join(human)
+    assert any(";Beläggning %;" in line for line in human)
+    keyed = client.get("/stats/2026-03.csv?columns=keys").get_data().decode("utf-8-sig")
+    lines = keyed.splitlines()
     assert lines[0] == (
         "period;version;area_code;period_kind;period_label;property_type;measure;value;flag"
     )
+    assert len(lines) == len(human)  # the same rows and columns, in the same order
+    assert [line.split(";")[7:] for line in lines[1:]] == [
+        line.split(";")[7:] for line in human[1:]
+    ]
     rows = [line.split(";") for line in lines[1:]]
     assert all(len(r) == 9 for r in rows)
     withheld = [r for r in rows if r[8] == "c"]
@@ -155,6 +168,7 @@ def test_downloads_are_csv_and_json_and_logged(app, client, town):
         release = db.session.scalar(select(StatsRelease))
         assert [(d.user_id, d.release_id, d.format) for d in log] == [
             (me.id, release.id, "csv"),
+            (me.id, release.id, "csv"),  # the one with the machine keys
             (me.id, release.id, "json"),
         ]
         assert not hasattr(StatsDownload, "ip")
