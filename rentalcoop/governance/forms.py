@@ -22,7 +22,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from rentalcoop.forms import FlaskForm
 from rentalcoop.governance.models import (
     COST_CATEGORY_LABELS,
-    MAJORITY_LABELS,
     MEETING_FORMAT_LABELS,
     MEETING_KIND_LABELS,
     MOTION_KIND_LABELS,
@@ -97,7 +96,9 @@ class MotionForm(FlaskForm):
     )
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     body = TextAreaField(_l("Proposal and reasons"), validators=[Optional(), Length(max=10_000)])
-    majority = SelectField(_l("Majority needed"), choices=_choices(MAJORITY_LABELS))
+    raises_member_duties = BooleanField(
+        _l("The change raises what members must pay or cuts their share of the surplus")
+    )
     is_secret = BooleanField(_l("Secret ballot"))
     fee_bps = PercentField(_l("New service fee, percent of the price"))
     community_bps = PercentField(_l("New community share, percent of the net fee"))
@@ -179,3 +180,44 @@ class ReserveForm(FlaskForm):
         _l("Reserve R (kr)"), validators=[InputRequired()], min_ore=0, max_ore=INT4_MAX
     )
     submit = SubmitField(_l("Save the draft"))
+
+
+class RegisterForm(FlaskForm):
+    """The röstlängd at the opening: the members present (proxies and postal votes join)."""
+
+    present = SelectMultipleField(_l("Members present"), coerce=int, choices=[])
+    submit = SubmitField(_l("Take the voting register"))
+
+
+class AdjustRegisterForm(FlaskForm):
+    member = SelectField(_l("Member"), coerce=int, choices=[])
+    channel = SelectField(
+        _l("Taking part"),
+        choices=[
+            SelectChoice("in_person", _l("In person")),
+            SelectChoice("proxy", _l("By proxy")),
+            SelectChoice("postal", _l("Postal vote")),
+            SelectChoice("gone", _l("Not taking part (left)")),
+        ],
+    )
+    holder = SelectField(_l("Proxy holder"), coerce=int, choices=[], validate_choice=False)
+    submit = SubmitField(_l("Adjust the register"))
+
+
+class ExtraMeetingForm(FlaskForm):
+    matter = TextAreaField(
+        _l("The matter the meeting is to decide, and why"),
+        validators=[DataRequired(), Length(max=5000)],
+    )
+    submit = SubmitField(_l("Request an extra meeting"))
+
+
+class AuditorForm(FlaskForm):
+    auditor = SelectField(_l("Auditor"), coerce=int, choices=[])
+    elected_on = DateField(_l("Elected on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Record the auditor"))
+
+
+class StatuteRegisteredForm(FlaskForm):
+    registered_on = DateField(_l("Registered by Bolagsverket on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Record the registration"))

@@ -24,6 +24,7 @@ from rentalcoop.membership import services as membership
 from rentalcoop.payments import services as payments
 from rentalcoop.payments.models import Payout, Refund
 from tests import factories
+from tests.governance.conftest import deliver_accounts
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -82,6 +83,7 @@ def _annual_meeting(board, year: int, held_on: date, reserve_ore: int, voters, p
         ballot="secret",
         today=held_on - timedelta(weeks=7),
     )
+    deliver_accounts(meeting, board, on=held_on - timedelta(weeks=6))
     services.send_notice(meeting, board, on=held_on - timedelta(weeks=5))
     secretary, adjuster = voters[0], voters[1]
     services.set_officers(meeting, chair=board, secretary=secretary, adjusters=[adjuster])
