@@ -25,6 +25,7 @@ from rentalcoop.governance.models import (
     MEETING_FORMAT_LABELS,
     MEETING_KIND_LABELS,
     MOTION_KIND_LABELS,
+    SELLER_KIND_LABELS,
     SETTING_LABELS,
     MotionKind,
 )
@@ -221,3 +222,28 @@ class AuditorForm(FlaskForm):
 class StatuteRegisteredForm(FlaskForm):
     registered_on = DateField(_l("Registered by Bolagsverket on"), validators=[InputRequired()])
     submit = SubmitField(_l("Record the registration"))
+
+
+class SellerDetailsForm(FlaskForm):
+    """What the annual seller report to Skatteverket needs about a host (DAC7); all optional."""
+
+    kind = SelectField(_l("I rent out as"), choices=_choices(SELLER_KIND_LABELS))
+    legal_name = StringField(
+        _l("Legal name (if not the name on your account)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    address = TextAreaField(_l("Primary address"), validators=[Optional(), Length(max=500)])
+    national_id = StringField(
+        _l("Personnummer, samordningsnummer or organisation number"),
+        validators=[Optional(), Length(max=20)],
+    )
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    tin = StringField(
+        _l("Foreign tax number (TIN), if not Swedish"), validators=[Optional(), Length(max=40)]
+    )
+    tin_country = StringField(
+        _l("Country that issued it (two letters)"), validators=[Optional(), Length(max=2)]
+    )
+    vat_number = StringField(_l("VAT number"), validators=[Optional(), Length(max=20)])
+    iban = StringField(_l("Bank account (IBAN)"), validators=[Optional(), Length(max=42)])
+    submit = SubmitField(_l("Save"))

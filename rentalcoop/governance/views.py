@@ -15,7 +15,7 @@ from rentalcoop.access import require, role_required
 from rentalcoop.accounts.models import Role, User
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
-from rentalcoop.governance import bp, close, costs, fund, services
+from rentalcoop.governance import bp, close, costs, dac7, fund, services
 from rentalcoop.governance.forms import (
     ActionForm,
     AdjustRegisterForm,
@@ -31,6 +31,7 @@ from rentalcoop.governance.forms import (
     ProxyForm,
     RegisterForm,
     ReserveForm,
+    SellerDetailsForm,
     StatuteRegisteredForm,
     VoteForm,
 )
@@ -918,6 +919,122 @@ def statement_csv(year: int):
         ],
         f"statement-{year}.csv",
     )
+
+
+# --- the annual seller report (DAC7) ---------------------------------------------------------
+
+
+@bp.route("/member/seller-details", methods=["GET", "POST"])
+@role_required(Role.HOST)
+def seller_details():
+    """A host gives what the annual seller report to Skatteverket needs about them."""
+    from rentalcoop.governance.models import SellerDetails
+
+    row = db.session.get(SellerDetails, current_user.id)
+    form = SellerDetailsForm(obj=row if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            dac7.save_seller_details(
+                current_user,
+                kind=form.kind.data,
+                legal_name=form.legal_name.data or "",
+                address=form.address.data or "",
+                national_id=form.national_id.data or "",
+                date_of_birth=form.date_of_birth.data,
+                tin=form.tin.data or "",
+                tin_country=form.tin_country.data or "SE",
+                vat_number=form.vat_number.data or "",
+                iban=form.iban.data or "",
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            status = err.status_code
+        else:
+            db.session.commit()
+            flash(_("Your details are saved."), "success")
+            return redirect(url_for("governance.seller_details"), 303)
+    elif form.is_submitted():
+        status = 422
+    return render_template("governance/seller_details.html", form=form), status
+
+
+@bp.get("/board/seller-report/<year:year>")
+@role_required(Role.BOARD)
+def seller_report(year: int):
+    """The year's seller report for the board: each host, each listing, per quarter."""
+    return render_template(
+        "governance/seller_report.html",
+        year=year,
+        sellers=dac7.seller_report(year),
+        missing_labels=dac7.MISSING_LABELS,
+    )
+
+
+def _quarters(label: str) -> list[str]:
+    return [_("%(what)s Q%(n)s", what=label, n=n) for n in range(1, 5)]
+
+
+@bp.get("/board/seller-report/<year:year>.csv")
+@role_required(Role.BOARD)
+def seller_report_csv(year: int):
+    """The seller report as a spreadsheet, one row per listing, headers in the board's
+    language; amounts in SEK."""
+    header = [
+        _("Host id"),
+        _("Name"),
+        _("Seller kind"),
+        _("Primary address"),
+        _("Personnummer or organisation number"),
+        _("Date of birth"),
+        _("TIN"),
+        _("TIN country"),
+        _("VAT number"),
+        _("IBAN"),
+        _("Listing id"),
+        _("Listing"),
+        _("Listing address"),
+        _("Registration number"),
+        _("Property type"),
+        *_quarters(_("Nights")),
+        *_quarters(_("Consideration (SEK)")),
+        *_quarters(_("Fees withheld (SEK)")),
+        *_quarters(_("Activities")),
+        _("Missing"),
+    ]
+    lines = [header]
+    for seller in dac7.seller_report(year):
+        d = seller.details
+        born = dac7.birth_date(d)
+        for line in seller.listings:
+            listing = line.listing
+            missing = [str(dac7.MISSING_LABELS[m]) for m in (*seller.missing, *line.missing)]
+            lines.append(
+                [
+                    seller.host.id,
+                    (d.legal_name if d and d.legal_name else seller.host.name),
+                    str(dac7.SELLER_KIND_LABELS[d.kind]) if d else "",
+                    d.address if d else "",
+                    d.national_id if d else "",
+                    born.isoformat() if born else "",
+                    d.tin if d else "",
+                    d.tin_country if d else "",
+                    d.vat_number if d else "",
+                    d.iban if d else "",
+                    listing.id,
+                    listing.title,
+                    listing.street_address,
+                    listing.registration_number or "",
+                    listing.property_type_label,
+                    *line.nights,
+                    *(kronor(v) for v in line.consideration_ore),
+                    *(kronor(v) for v in line.fees_ore),
+                    *line.activities,
+                    "; ".join(missing),
+                ]
+            )
+    return _csv(lines, f"seller-report-{year}.csv")
 
 
 # --- the member home -------------------------------------------------------------------------
