@@ -780,6 +780,7 @@ def register_statute_change(
     before it is registered)."""
     if not by.is_board:
         raise NotAllowed(_l("The board records the registration."))
+    lock_for_change(db.session, motion)  # two board members recording it at once: one wins
     if motion.kind != MotionKind.STATUTES or motion.valid_on is None:
         raise GovernanceError(
             _l("Only a valid statutes decision can be registered; this one is not (yet) valid.")
@@ -1438,9 +1439,13 @@ def deliver_accounts_to_auditor(meeting: Meeting, by: User, on: date | None = No
 
 
 def sign_request(request: MeetingRequest, member: User, today: date | None = None) -> bool:
-    """A member supports the request. Returns whether the request is now valid."""
+    """A member supports the request. Returns whether the request is now valid.
+
+    The request's row is held first: two members signing at once would otherwise each count
+    only their own and the earlier signatures, and neither would see the tenth reached."""
     if not member.is_member:
         raise NotAllowed(_l("Only members sign a request for an extra meeting."))
+    lock_for_change(db.session, request)
     signed = db.session.scalar(
         select(MeetingRequestSignature.id).where(
             MeetingRequestSignature.request_id == request.id,
