@@ -87,6 +87,9 @@ class MeetingForm(FlaskForm):
     )
     changes_statutes = BooleanField(_l("The meeting is to change the statutes"))
     motion_deadline = DateField(_l("Deadline for members' motions"), validators=[Optional()])
+    answers_request = SelectField(
+        _l("Answers the request for an extra meeting"), coerce=int, choices=[], default=0
+    )
     submit = SubmitField(_l("Create the meeting"))
 
 

@@ -119,6 +119,10 @@ def meetings():
 def new_meeting():
     """The board prepares a meeting; an annual meeting gets its fixed agenda."""
     form = MeetingForm()
+    answerable = {r.id: r for r in services.open_requests() if r.received_on is not None}
+    form.answers_request.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(r.id, r.matter[:80]) for r in answerable.values()
+    ]
     if form.validate_on_submit():
         try:
             meeting, warnings = services.create_meeting(
@@ -130,6 +134,7 @@ def new_meeting():
                 join_info=form.join_info.data or "",
                 changes_statutes=form.changes_statutes.data,
                 motion_deadline=form.motion_deadline.data,
+                request=answerable.get(form.answers_request.data),
                 by=current_user,
             )
         except DomainError as err:

@@ -152,3 +152,35 @@ def test_only_the_board_records_the_auditor(client, app):
     )
     assert response.status_code == 303
     assert "Revisor Rut" in text_of(client.get("/board/auditor"))
+
+
+def test_the_board_convenes_the_meeting_a_request_asks_for(client, app):
+    with app.app_context():
+        board = factories.user(board=True, email="board@example.org")
+        auditor = factories.user(email="auditor@example.org")
+        services.register_auditor(auditor, coop_date() - timedelta(days=90), board)
+        request = services.request_extra_meeting(auditor, "Granska bokföringen")
+        db.session.commit()
+        request_id = request.id
+    login(client, "board@example.org")
+    held = coop_date() + timedelta(weeks=3)
+    response = post_form(
+        client,
+        "/board/meetings/new",
+        {
+            "kind": "extra",
+            "format": "physical",
+            "title": "Extrastämma på revisorns begäran",
+            "held_on": held.isoformat(),
+            "starts": "18:00",
+            "venue": "Bygdegården",
+            "answers_request": request_id,
+        },
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        from rentalcoop.governance.models import Meeting
+
+        meeting = db.session.scalars(select(Meeting)).one()
+        assert meeting.requested_by_id == request_id
+        assert services.open_requests() == []  # answered

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from rentalcoop.bookings import services as bookings
 from rentalcoop.bookings.models import Booking, BookingState
 from rentalcoop.extensions import db
-from rentalcoop.governance import close, costs, services
+from rentalcoop.governance import close, costs, dac7, services
 from rentalcoop.governance.models import MeetingKind, MotionKind
 from rentalcoop.invariants import violations
 from rentalcoop.ledger import services as ledger
@@ -241,6 +241,16 @@ def test_two_whole_years_through_the_services(app, capsys):
         patronage = -balance[Account.PATRONAGE_PAYABLE]
         # Cash held = VAT owed + the fund's money + patronage owed + the equity kept.
         assert balance[Account.CASH] == vat + fund + patronage + result + retained
+        # The seller reports of the two years credit the hosts exactly what they were paid.
+        reported = sum(
+            s.total("consideration_ore") for year in (2025, 2026) for s in dac7.seller_report(year)
+        )
+        assert reported == -kinds["payout"]
+        assert all(
+            s.total("fees_ore") == 0 for year in (2025, 2026) for s in dac7.seller_report(year)
+        )
+        # The auditor the first annual meeting elected got the second year's accounts.
+        assert services.current_auditors(date(2027, 3, 10))
         # And everything `flask check invariants` checks holds after the two years.
         assert violations() == []
         print("statement (öre)")
