@@ -114,6 +114,13 @@ class MotionForm(FlaskForm):
         validators=[Optional()],
     )
     setting_value = StringField(_l("New value"), validators=[Optional(), Length(max=200)])
+    confirms_motion_id = SelectField(
+        _l("Confirms the statutes change decided by the previous meeting"),
+        coerce=int,
+        choices=[],
+        default=0,
+        validate_choice=False,
+    )
     submit = SubmitField(_l("Add the motion"))
 
 

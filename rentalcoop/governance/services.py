@@ -740,7 +740,6 @@ def statute_decisions_awaiting() -> list[Motion]:
                 Motion.kind == MotionKind.STATUTES,
                 Motion.passed.is_(True),
                 Motion.valid_on.is_(None),
-                Motion.confirms_motion_id.is_(None),
             )
         )
     )
@@ -787,9 +786,16 @@ def register_statute_change(
         )
     if motion.registered_on is not None:
         raise GovernanceError(_l("This statutes change is already registered."))
+    confirming = db.session.scalar(select(Motion).where(Motion.confirms_motion_id == motion.id))
+    if confirming is not None and confirming.valid_on is not None:
+        raise GovernanceError(
+            _l("Record the registration on the decision that confirmed this one.")
+        )
     if registered_on < motion.valid_on or registered_on > (today or coop_date()):
         raise GovernanceError(_l("The registration date must be between the decision and today."))
     motion.registered_on = registered_on
+    if motion.confirms_motion_id is not None:
+        db.session.get(Motion, motion.confirms_motion_id).registered_on = registered_on
     if motion.setting_key:
         set_setting(motion.setting_key, motion.setting_value or "", motion)
     db.session.flush()
@@ -820,6 +826,8 @@ def is_timely(motion: Motion) -> bool:
 def add_candidate(motion: Motion, user: User) -> Candidate:
     if not motion.is_election or motion.state != MotionState.ON_AGENDA:
         raise GovernanceError(_l("Candidates can only be added to an election before voting."))
+    if motion.office == "auditor":
+        _check_may_audit(user)
     candidate = Candidate(motion_id=motion.id, user_id=user.id)
     db.session.add(candidate)
     db.session.flush()
@@ -1402,7 +1410,17 @@ def register_auditor(user: User, elected_on: date, by: User) -> Auditor:
     founding meeting); later auditors come from the annual meeting's election."""
     if not by.is_board:
         raise NotAllowed(_l("The board records the auditor."))
+    _check_may_audit(user)
     return _install_auditors([user.id], elected_on, None)[0]
+
+
+def _check_may_audit(user: User) -> None:
+    """The auditor examines the board's management, so no board member can be the auditor
+    (8 kap. EFL on the auditor's independence; the section is not confirmed here)."""
+    if user.is_board:
+        raise GovernanceError(
+            _l("%(name)s is on the board and cannot be the auditor."), name=user.name
+        )
 
 
 def _install_auditors(user_ids: Iterable[int], on: date, motion: Motion | None) -> list[Auditor]:

@@ -194,6 +194,11 @@ def _meeting_page(meeting: Meeting, motion_form: MotionForm | None = None, statu
     if motion_form is None:
         motion_form = MotionForm(formdata=None)
     motion_form.project_id.choices = _project_choices((ProjectState.PROPOSED,))
+    motion_form.confirms_motion_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(m.id, f"{m.title} ({m.meeting.held_on.isoformat()})")
+        for m in services.statute_decisions_awaiting()
+        if m.meeting_id != meeting.id
+    ]
     proxy_form = ProxyForm()
     proxy_form.principal.choices = members
     proxy_form.holder.choices = [c for c in members if c.value != current_user.id]
@@ -319,6 +324,7 @@ def add_motion(meeting_id: int):
             project_id=form.project_id.data or None,
             setting_key=form.setting_key.data or None,
             setting_value=form.setting_value.data or None,
+            confirms_motion_id=form.confirms_motion_id.data or None,
         )
     except DomainError as err:
         return _fail(err, meeting, form)

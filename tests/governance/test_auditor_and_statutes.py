@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from rentalcoop.extensions import db
 from rentalcoop.governance import services
 from rentalcoop.governance.models import MeetingKind, MotionKind
 from rentalcoop.governance.services import GovernanceError, NotAllowed
@@ -176,10 +178,15 @@ def test_a_statutes_change_needs_two_meetings_then_registration(ctx, at_meeting)
         services.register_statute_change(
             second, later - timedelta(days=1), chair, today=later + timedelta(days=30)
         )
+    with pytest.raises(GovernanceError):  # registered on the confirming decision
+        services.register_statute_change(
+            first, later + timedelta(days=21), chair, today=later + timedelta(days=30)
+        )
     services.register_statute_change(
         second, later + timedelta(days=21), chair, today=later + timedelta(days=30)
     )
     assert second.registered_on == later + timedelta(days=21)
+    assert first.registered_on == second.registered_on
     assert services.setting_enabled(services.POSTAL_VOTING)
     with pytest.raises(GovernanceError):
         services.register_statute_change(
@@ -223,3 +230,71 @@ def test_a_meeting_only_online_needs_the_statutes(ctx):
     services.set_setting(services.DIGITAL_MEETINGS, "yes")
     meeting, _ = services.create_meeting(**fields)
     assert meeting.format == "digital"
+
+
+def test_a_board_member_cannot_be_the_auditor(ctx):
+    board = factories.user(board=True)
+    with pytest.raises(GovernanceError):
+        services.register_auditor(board, date(2025, 5, 1), board)
+    meeting = _annual(board)
+    election = next(m for m in meeting.motions if m.office == "auditor")
+    with pytest.raises(GovernanceError):
+        services.add_candidate(election, board)
+    services.add_candidate(election, factories.host())
+
+
+def test_the_board_confirms_a_statutes_change_from_the_meeting_page(client, app):
+    from rentalcoop.governance.models import Motion
+    from rentalcoop.listings.pricing import coop_date
+    from tests.helpers import login, post_form, text_of
+
+    today = coop_date()
+    with app.app_context():
+        board = factories.user(board=True, email="board@example.org")
+        earlier, _ = convened(changes_statutes=True, held_on=today, board=board)
+        first = add_to_agenda(
+            earlier,
+            kind="statutes",
+            title="Tillåt poströstning",
+            proposer=board,
+            by_board=True,
+            setting_key=services.POSTAL_VOTING,
+            setting_value="yes",
+        )
+        at = services.meeting_start(today, time(19))
+        services.open_vote(first, board, at=at)
+        for choice in ("yes", "yes", "no"):
+            services.cast_vote(first, factories.host(), choice, at=at)
+        services.close_vote(first, board, at=at)
+        services.close_meeting(earlier, at=at + timedelta(hours=1))
+        later, _ = services.create_meeting(
+            kind="extra",
+            format="physical",
+            title="Andra stämman",
+            starts_at=services.meeting_start(today + timedelta(weeks=7), time(18)),
+            venue="Bygdegården",
+            by=board,
+            changes_statutes=True,
+        )
+        db.session.commit()
+        first_id, later_id = first.id, later.id
+    login(client, "board@example.org")
+    page = f"/meetings/{later_id}"
+    assert 'name="confirms_motion_id"' in text_of(client.get(page))
+    response = post_form(
+        client,
+        f"/meetings/{later_id}/motions",
+        {
+            "kind": "statutes",
+            "title": "Tillåt poströstning (andra beslutet)",
+            "setting_key": services.POSTAL_VOTING,
+            "setting_value": "yes",
+            "confirms_motion_id": first_id,
+        },
+        form_url=page,
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        second = db.session.scalars(select(Motion).where(Motion.meeting_id == later_id)).one()
+        assert second.confirms_motion_id == first_id
+        assert second.majority == "two_thirds"

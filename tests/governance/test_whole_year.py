@@ -99,7 +99,7 @@ def _annual_meeting(board, year: int, held_on: date, reserve_ore: int, voters, p
     services.take_register(meeting, [board, *voters], board, at=at)
     for motion in [*meeting.motions]:
         if motion.kind == MotionKind.ELECTION:
-            services.add_candidate(motion, board)
+            services.add_candidate(motion, voters[-1] if motion.office == "auditor" else board)
         services.open_vote(motion, board, at=at)
         for voter in (board, *voters):
             if motion.subject_member_id == voter.id:
