@@ -2,7 +2,7 @@
 disputes, and claims of payouts and refunds being sent
 
 Revision ID: 0021_disputes
-Revises: 0019_stats_audit
+Revises: 0020_payment_settings
 Create Date: 2026-12-04 19:20:00
 
 """

@@ -1,7 +1,7 @@
 """saved homes: a person's wishlist (issue 16)
 
 Revision ID: 0023_wishlists
-Revises: 0019_stats_audit
+Revises: 0022_auditor_dac7
 Create Date: 2026-12-04 19:20:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 import rentalcoop.db
 
 revision = "0023_wishlists"
-down_revision = "0021_disputes"
+down_revision = "0022_auditor_dac7"
 branch_labels = None
 depends_on = None
 

@@ -101,6 +101,10 @@ def load_demo_governance(board: User) -> None:
         by=board,
         today=held_on - timedelta(weeks=7),  # the demo town's past: the board planned ahead
     )
+    # The founding meeting elected the auditor; the board hands over the accounts, then convenes.
+    if not services.current_auditors(held_on - timedelta(weeks=6)):
+        services.register_auditor(hosts[-1], date(year, 1, 1), board)
+    services.deliver_accounts_to_auditor(meeting, board, on=held_on - timedelta(weeks=6))
     services.send_notice(meeting, board, on=held_on - timedelta(weeks=5))
     services.set_officers(meeting, chair=board, secretary=hosts[0], adjusters=[hosts[1]])
     figures = close.compute(year, 0)
@@ -110,7 +114,10 @@ def load_demo_governance(board: User) -> None:
         if motion.kind == MotionKind.DISPOSITION:
             motion.reserve_ore = reserve
             motion.body = "Styrelsen föreslår att tio procent av överskottet sparas och resten återbärs efter bokade nätter."
-        if motion.kind == MotionKind.ELECTION:
+        if motion.kind == MotionKind.ELECTION and motion.office == "auditor":
+            for candidate in (hosts[-1], hosts[-2], hosts[-3]):
+                services.add_candidate(motion, candidate)
+        elif motion.kind == MotionKind.ELECTION:
             motion.seats = 2
             services.add_candidate(motion, board)
             services.add_candidate(motion, hosts[2])

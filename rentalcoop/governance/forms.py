@@ -22,10 +22,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from rentalcoop.forms import FlaskForm
 from rentalcoop.governance.models import (
     COST_CATEGORY_LABELS,
-    MAJORITY_LABELS,
     MEETING_FORMAT_LABELS,
     MEETING_KIND_LABELS,
     MOTION_KIND_LABELS,
+    SELLER_KIND_LABELS,
     SETTING_LABELS,
     MotionKind,
 )
@@ -87,6 +87,9 @@ class MeetingForm(FlaskForm):
     )
     changes_statutes = BooleanField(_l("The meeting is to change the statutes"))
     motion_deadline = DateField(_l("Deadline for members' motions"), validators=[Optional()])
+    answers_request = SelectField(
+        _l("Answers the request for an extra meeting"), coerce=int, choices=[], default=0
+    )
     submit = SubmitField(_l("Create the meeting"))
 
 
@@ -97,7 +100,9 @@ class MotionForm(FlaskForm):
     )
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     body = TextAreaField(_l("Proposal and reasons"), validators=[Optional(), Length(max=10_000)])
-    majority = SelectField(_l("Majority needed"), choices=_choices(MAJORITY_LABELS))
+    raises_member_duties = BooleanField(
+        _l("The change raises what members must pay or cuts their share of the surplus")
+    )
     is_secret = BooleanField(_l("Secret ballot"))
     fee_bps = PercentField(_l("New service fee, percent of the price"))
     community_bps = PercentField(_l("New community share, percent of the net fee"))
@@ -109,6 +114,13 @@ class MotionForm(FlaskForm):
         validators=[Optional()],
     )
     setting_value = StringField(_l("New value"), validators=[Optional(), Length(max=200)])
+    confirms_motion_id = SelectField(
+        _l("Confirms the statutes change decided by the previous meeting"),
+        coerce=int,
+        choices=[],
+        default=0,
+        validate_choice=False,
+    )
     submit = SubmitField(_l("Add the motion"))
 
 
@@ -179,3 +191,69 @@ class ReserveForm(FlaskForm):
         _l("Reserve R (kr)"), validators=[InputRequired()], min_ore=0, max_ore=INT4_MAX
     )
     submit = SubmitField(_l("Save the draft"))
+
+
+class RegisterForm(FlaskForm):
+    """The röstlängd at the opening: the members present (proxies and postal votes join)."""
+
+    present = SelectMultipleField(_l("Members present"), coerce=int, choices=[])
+    submit = SubmitField(_l("Take the voting register"))
+
+
+class AdjustRegisterForm(FlaskForm):
+    member = SelectField(_l("Member"), coerce=int, choices=[])
+    channel = SelectField(
+        _l("Taking part"),
+        choices=[
+            SelectChoice("in_person", _l("In person")),
+            SelectChoice("proxy", _l("By proxy")),
+            SelectChoice("postal", _l("Postal vote")),
+            SelectChoice("gone", _l("Not taking part (left)")),
+        ],
+    )
+    holder = SelectField(_l("Proxy holder"), coerce=int, choices=[], validate_choice=False)
+    submit = SubmitField(_l("Adjust the register"))
+
+
+class ExtraMeetingForm(FlaskForm):
+    matter = TextAreaField(
+        _l("The matter the meeting is to decide, and why"),
+        validators=[DataRequired(), Length(max=5000)],
+    )
+    submit = SubmitField(_l("Request an extra meeting"))
+
+
+class AuditorForm(FlaskForm):
+    auditor = SelectField(_l("Auditor"), coerce=int, choices=[])
+    elected_on = DateField(_l("Elected on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Record the auditor"))
+
+
+class StatuteRegisteredForm(FlaskForm):
+    registered_on = DateField(_l("Registered by Bolagsverket on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Record the registration"))
+
+
+class SellerDetailsForm(FlaskForm):
+    """What the annual seller report to Skatteverket needs about a host (DAC7); all optional."""
+
+    kind = SelectField(_l("I rent out as"), choices=_choices(SELLER_KIND_LABELS))
+    legal_name = StringField(
+        _l("Legal name (if not the name on your account)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    address = TextAreaField(_l("Primary address"), validators=[Optional(), Length(max=500)])
+    national_id = StringField(
+        _l("Personnummer, samordningsnummer or organisation number"),
+        validators=[Optional(), Length(max=20)],
+    )
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    tin = StringField(
+        _l("Foreign tax number (TIN), if not Swedish"), validators=[Optional(), Length(max=40)]
+    )
+    tin_country = StringField(
+        _l("Country that issued it (two letters)"), validators=[Optional(), Length(max=2)]
+    )
+    vat_number = StringField(_l("VAT number"), validators=[Optional(), Length(max=20)])
+    iban = StringField(_l("Bank account (IBAN)"), validators=[Optional(), Length(max=42)])
+    submit = SubmitField(_l("Save"))

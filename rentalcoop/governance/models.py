@@ -169,9 +169,16 @@ OFFICER_ROLE_LABELS = {
 POSTAL_VOTING = "postal_voting"
 BOARD_APPROVES_PROJECTS = "board_approves_projects"
 MAX_ACTIVE_LISTINGS = "max_active_listings_per_host"
+# 6 kap. EFL: a meeting held only online needs a clause in the statutes permitting it.
+DIGITAL_MEETINGS = "digital_meetings"
+# A statutes clause letting one meeting decide a statutes change by two thirds (instead of two
+# meetings in a row, the law's default for ekonomiska föreningar).
+STATUTES_ONE_MEETING = "statutes_change_one_meeting"
 
 SETTING_LABELS = {
     POSTAL_VOTING: _l("Postal voting (yes or no)"),
+    DIGITAL_MEETINGS: _l("Meetings held only online (yes or no)"),
+    STATUTES_ONE_MEETING: _l("One meeting may change the statutes by two thirds (yes or no)"),
     BOARD_APPROVES_PROJECTS: _l("The board approves community projects (yes or no)"),
     MAX_ACTIVE_LISTINGS: _l("Published listings per host (a number)"),
 }
@@ -220,6 +227,9 @@ class Meeting(db.Model):
     # The röstlängd is taken when the meeting opens (6:39), then adjusted by the meeting.
     register_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Annual meeting: the day the board delivered the year's accounts to the auditor, and to whom.
+    accounts_to_auditor_on: Mapped[date | None] = mapped_column(Date)
+    accounts_auditor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The written request this extra meeting answers (members or the auditor, see services).
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_requests.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -282,6 +292,22 @@ class Attendance(db.Model):
 
     member: Mapped[User] = relationship(foreign_keys=[member_id])
     represented_by: Mapped[User | None] = relationship(foreign_keys=[represented_by_id])
+
+
+class Auditor(db.Model):
+    """The cooperative's auditor (revisor, 8 kap. EFL), elected by a meeting for a period: from
+    the election until the next auditor's election (`ended_on`)."""
+
+    __tablename__ = "auditors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    elected_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    elected_by_motion_id: Mapped[int | None] = mapped_column(ForeignKey("motions.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 class MeetingRequest(db.Model):
@@ -353,6 +379,14 @@ class Motion(db.Model):
     setting_value: Mapped[str | None] = mapped_column(String(200))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("community_projects.id"))
     seats: Mapped[int] = mapped_column(default=1)
+    # Elections: the office filled ("board" or "auditor").
+    office: Mapped[str | None] = mapped_column(String(16))
+    # Statutes: a decision confirming the same change decided by the previous meeting, the day
+    # the change became a valid decision, and the day Bolagsverket registered it (in force).
+    confirms_motion_id: Mapped[int | None] = mapped_column(ForeignKey("motions.id"))
+    raises_member_duties: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    valid_on: Mapped[date | None] = mapped_column(Date)
+    registered_on: Mapped[date | None] = mapped_column(Date)
     # Added after the notice went out: the meeting may discuss it but not decide it (the notice
     # must name every matter the meeting decides).
     is_discussion_only: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
@@ -522,6 +556,39 @@ class SecretTally(db.Model):
     motion_id: Mapped[int] = mapped_column(ForeignKey("motions.id"), primary_key=True)
     choice: Mapped[str] = mapped_column(String(40), primary_key=True)
     votes: Mapped[int] = mapped_column(default=0)
+
+
+class SellerKind(enum.StrEnum):
+    INDIVIDUAL = "individual"
+    ENTITY = "entity"
+
+
+SELLER_KIND_LABELS = {
+    SellerKind.INDIVIDUAL: _l("Private person"),
+    SellerKind.ENTITY: _l("Company or other organisation"),
+}
+
+
+class SellerDetails(db.Model):
+    """What a host gives for the annual seller report (DAC7: lag 2022:1681 and 22 c kap.
+    skatteförfarandelagen). Every field is optional to enter; the report lists what is missing
+    so the board can ask for it."""
+
+    __tablename__ = "seller_details"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), default=SellerKind.INDIVIDUAL)
+    legal_name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    # Personnummer/samordningsnummer (a person) or organisationsnummer (an entity), 10 digits.
+    national_id: Mapped[str] = mapped_column(String(12), default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    # A foreign tax identification number, with the country that issued it (ISO 3166 alpha-2).
+    tin: Mapped[str] = mapped_column(String(40), default="")
+    tin_country: Mapped[str] = mapped_column(String(2), default="SE")
+    vat_number: Mapped[str] = mapped_column(String(20), default="")
+    iban: Mapped[str] = mapped_column(String(34), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProjectState(enum.StrEnum):

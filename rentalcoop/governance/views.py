@@ -16,18 +16,24 @@ from rentalcoop.accounts.models import Role, User
 from rentalcoop.db import utcnow
 from rentalcoop.errors import DomainError
 from rentalcoop.extensions import db
-from rentalcoop.governance import bp, close, costs, fund, services
+from rentalcoop.governance import bp, close, costs, dac7, fund, services
 from rentalcoop.governance.forms import (
     ActionForm,
+    AdjustRegisterForm,
+    AuditorForm,
     CandidateForm,
     CloseVoteForm,
     CostForm,
+    ExtraMeetingForm,
     MeetingForm,
     MotionForm,
     OfficersForm,
     ProjectForm,
     ProxyForm,
+    RegisterForm,
     ReserveForm,
+    SellerDetailsForm,
+    StatuteRegisteredForm,
     VoteForm,
 )
 from rentalcoop.governance.models import (
@@ -114,6 +120,10 @@ def meetings():
 def new_meeting():
     """The board prepares a meeting; an annual meeting gets its fixed agenda."""
     form = MeetingForm()
+    answerable = {r.id: r for r in services.open_requests() if r.received_on is not None}
+    form.answers_request.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(r.id, r.matter[:80]) for r in answerable.values()
+    ]
     if form.validate_on_submit():
         try:
             meeting, warnings = services.create_meeting(
@@ -125,6 +135,7 @@ def new_meeting():
                 join_info=form.join_info.data or "",
                 changes_statutes=form.changes_statutes.data,
                 motion_deadline=form.motion_deadline.data,
+                request=answerable.get(form.answers_request.data),
                 by=current_user,
             )
         except DomainError as err:
@@ -184,6 +195,11 @@ def _meeting_page(meeting: Meeting, motion_form: MotionForm | None = None, statu
     if motion_form is None:
         motion_form = MotionForm(formdata=None)
     motion_form.project_id.choices = _project_choices((ProjectState.PROPOSED,))
+    motion_form.confirms_motion_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(m.id, f"{m.title} ({m.meeting.held_on.isoformat()})")
+        for m in services.statute_decisions_awaiting()
+        if m.meeting_id != meeting.id
+    ]
     proxy_form = ProxyForm()
     proxy_form.principal.choices = members
     proxy_form.holder.choices = [c for c in members if c.value != current_user.id]
@@ -207,6 +223,7 @@ def _meeting_page(meeting: Meeting, motion_form: MotionForm | None = None, statu
         proxy_form=proxy_form,
         candidate_form=candidate_form,
         close_form=CloseVoteForm(),
+        registered_form=StatuteRegisteredForm(),
         action=ActionForm(),
         postal=postal,
         today=coop_date(),
@@ -237,6 +254,22 @@ def send_notice(meeting_id: int):
         return _fail(err, meeting)
     db.session.commit()
     flash(_("The notice is sent to %(count)s members.", count=count), "success")
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/accounts-to-auditor")
+@role_required(Role.BOARD)
+def accounts_to_auditor(meeting_id: int):
+    """The board records that the year's accounts went to the auditor (before the notice)."""
+    meeting = _meeting_or_404(meeting_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.deliver_accounts_to_auditor(meeting, current_user)
+    except DomainError as err:
+        return _fail(err, meeting)
+    db.session.commit()
+    flash(_("The accounts are recorded as delivered to the auditor."), "success")
     return _back(meeting)
 
 
@@ -282,7 +315,7 @@ def add_motion(meeting_id: int):
             kind=form.kind.data,
             title=form.title.data,
             body=form.body.data or "",
-            majority=form.majority.data,
+            raises_member_duties=form.raises_member_duties.data,
             ballot="secret" if form.is_secret.data else "open",
             proposer=current_user,
             by_board=current_user.is_board,
@@ -292,6 +325,7 @@ def add_motion(meeting_id: int):
             project_id=form.project_id.data or None,
             setting_key=form.setting_key.data or None,
             setting_value=form.setting_value.data or None,
+            confirms_motion_id=form.confirms_motion_id.data or None,
         )
     except DomainError as err:
         return _fail(err, meeting, form)
@@ -461,6 +495,205 @@ def close_meeting(meeting_id: int):
         return _fail(err, meeting)
     db.session.commit()
     return redirect(url_for("governance.minutes", meeting_id=meeting.id), 303)
+
+
+# --- the voting register (röstlängd) --------------------------------------------------------
+
+
+def _register_forms(meeting: Meeting):
+    members = _member_choices()
+    take = RegisterForm()
+    take.present.choices = members
+    adjust = AdjustRegisterForm()
+    adjust.member.choices = members
+    adjust.holder.choices = [SelectChoice(0, "—"), *members]
+    return take, adjust
+
+
+def _may_keep_register(meeting: Meeting) -> bool:
+    return current_user.is_board or services.is_chair(meeting, current_user)
+
+
+@bp.route("/meetings/<int:meeting_id>/register", methods=["GET", "POST"])
+@login_required
+def voting_register(meeting_id: int):
+    """The chair (or the board) takes the röstlängd at the opening and sees it as it stands."""
+    meeting = _meeting_or_404(meeting_id)
+    require(_may_keep_register(meeting))
+    take, adjust = _register_forms(meeting)
+    status = 200
+    if request.method == "POST":
+        if not take.validate_on_submit():
+            abort(400)
+        try:
+            services.take_register(
+                meeting, [db.session.get(User, uid) for uid in take.present.data], current_user
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            status = err.status_code
+        else:
+            db.session.commit()
+            flash(_("The voting register is taken."), "success")
+            return redirect(url_for("governance.voting_register", meeting_id=meeting.id), 303)
+    return render_template(
+        "governance/register.html",
+        meeting=meeting,
+        register=services.voting_register(meeting),
+        channel_labels=CHANNEL_LABELS,
+        take=take,
+        adjust=adjust,
+    ), status
+
+
+@bp.post("/meetings/<int:meeting_id>/register/adjust")
+@login_required
+def adjust_register(meeting_id: int):
+    """The meeting adjusts the röstlängd: someone arrives, leaves or is represented."""
+    meeting = _meeting_or_404(meeting_id)
+    require(_may_keep_register(meeting))
+    _take, form = _register_forms(meeting)
+    if not form.validate_on_submit():
+        abort(400)
+    member = db.session.get(User, form.member.data)
+    holder = db.session.get(User, form.holder.data) if form.holder.data else None
+    channel = None if form.channel.data == "gone" else form.channel.data
+    try:
+        services.adjust_register(meeting, member, channel, current_user, holder=holder)
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The voting register is adjusted."), "success")
+    return redirect(url_for("governance.voting_register", meeting_id=meeting.id), 303)
+
+
+# --- extra meetings on request ---------------------------------------------------------------
+
+
+def _may_request() -> bool:
+    return current_user.is_member or services.is_auditor(current_user)
+
+
+@bp.route("/member/extra-meeting", methods=["GET", "POST"])
+@login_required
+def extra_meeting_requests():
+    """Members (and the auditor) ask for an extra meeting and sign each other's requests; the
+    board sees each request's signatures against one tenth and the day it must convene by."""
+    require(_may_request() or current_user.is_board)
+    form = ExtraMeetingForm()
+    status = 200
+    if request.method == "POST":
+        require(_may_request())
+        if form.validate_on_submit():
+            try:
+                services.request_extra_meeting(current_user, form.matter.data)
+            except DomainError as err:
+                db.session.rollback()
+                if err.status_code == 403:
+                    abort(403)
+                flash(err.message, "error")
+                status = err.status_code
+            else:
+                db.session.commit()
+                flash(_("Your request is recorded."), "success")
+                return redirect(url_for("governance.extra_meeting_requests"), 303)
+        else:
+            status = 422
+    requests = services.open_requests()
+    return render_template(
+        "governance/extra_meeting.html",
+        form=form,
+        requests=requests,
+        needed=services.signatures_needed(),
+        signed={
+            r.id for r in requests if any(s.member_id == current_user.id for s in r.signatures)
+        },
+        may_sign=current_user.is_member,
+        is_board=current_user.is_board,
+        convene_by=services.convene_by,
+        today=coop_date(),
+        action=ActionForm(),
+    ), status
+
+
+@bp.post("/member/extra-meeting/<int:request_id>/sign")
+@role_required(Role.HOST)
+def sign_extra_meeting_request(request_id: int):
+    """A member adds their signature to a request for an extra meeting."""
+    from rentalcoop.governance.models import MeetingRequest
+
+    found = db.session.get(MeetingRequest, request_id)
+    if found is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.sign_request(found, current_user)
+    except DomainError as err:
+        db.session.rollback()
+        if err.status_code == 403:
+            abort(403)
+        flash(err.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Your signature is recorded."), "success")
+    return redirect(url_for("governance.extra_meeting_requests"), 303)
+
+
+# --- the auditor and statutes registration -----------------------------------------------------
+
+
+@bp.route("/board/auditor", methods=["GET", "POST"])
+@role_required(Role.BOARD)
+def auditor():
+    """The auditor in office; the board records one elected outside the app (the founding
+    meeting). Later auditors come from the annual meeting's election."""
+    form = AuditorForm()
+    form.auditor.choices = _member_choices()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.register_auditor(
+                db.session.get(User, form.auditor.data), form.elected_on.data, current_user
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            status = err.status_code
+        else:
+            db.session.commit()
+            flash(_("The auditor is recorded."), "success")
+            return redirect(url_for("governance.auditor"), 303)
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "governance/auditor.html",
+        form=form,
+        auditors=services.current_auditors(),
+        awaiting=services.statute_decisions_awaiting(),
+    ), status
+
+
+@bp.post("/motions/<int:motion_id>/registered")
+@role_required(Role.BOARD)
+def statute_registered(motion_id: int):
+    """The board records the day Bolagsverket registered a statutes change (it is then in
+    force)."""
+    motion = _motion_or_404(motion_id)
+    form = StatuteRegisteredForm()
+    if not form.validate_on_submit():
+        flash(_("Give the date of the registration."), "error")
+        return _back(motion.meeting, f"#motion-{motion.id}")
+    try:
+        services.register_statute_change(motion, form.registered_on.data, current_user)
+    except DomainError as err:
+        return _fail(err, motion.meeting)
+    db.session.commit()
+    flash(_("The statutes change is registered and in force."), "success")
+    return _back(motion.meeting, f"#motion-{motion.id}")
 
 
 # --- minutes ---------------------------------------------------------------------------------
@@ -698,6 +931,122 @@ def statement_csv(year: int):
         ],
         f"statement-{year}.csv",
     )
+
+
+# --- the annual seller report (DAC7) ---------------------------------------------------------
+
+
+@bp.route("/member/seller-details", methods=["GET", "POST"])
+@role_required(Role.HOST)
+def seller_details():
+    """A host gives what the annual seller report to Skatteverket needs about them."""
+    from rentalcoop.governance.models import SellerDetails
+
+    row = db.session.get(SellerDetails, current_user.id)
+    form = SellerDetailsForm(obj=row if request.method == "GET" else None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            dac7.save_seller_details(
+                current_user,
+                kind=form.kind.data,
+                legal_name=form.legal_name.data or "",
+                address=form.address.data or "",
+                national_id=form.national_id.data or "",
+                date_of_birth=form.date_of_birth.data,
+                tin=form.tin.data or "",
+                tin_country=form.tin_country.data or "SE",
+                vat_number=form.vat_number.data or "",
+                iban=form.iban.data or "",
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            status = err.status_code
+        else:
+            db.session.commit()
+            flash(_("Your details are saved."), "success")
+            return redirect(url_for("governance.seller_details"), 303)
+    elif form.is_submitted():
+        status = 422
+    return render_template("governance/seller_details.html", form=form), status
+
+
+@bp.get("/board/seller-report/<year:year>")
+@role_required(Role.BOARD)
+def seller_report(year: int):
+    """The year's seller report for the board: each host, each listing, per quarter."""
+    return render_template(
+        "governance/seller_report.html",
+        year=year,
+        sellers=dac7.seller_report(year),
+        missing_labels=dac7.MISSING_LABELS,
+    )
+
+
+def _quarters(label: str) -> list[str]:
+    return [_("%(what)s Q%(n)s", what=label, n=n) for n in range(1, 5)]
+
+
+@bp.get("/board/seller-report/<year:year>.csv")
+@role_required(Role.BOARD)
+def seller_report_csv(year: int):
+    """The seller report as a spreadsheet, one row per listing, headers in the board's
+    language; amounts in SEK."""
+    header = [
+        _("Host id"),
+        _("Name"),
+        _("Seller kind"),
+        _("Primary address"),
+        _("Personnummer or organisation number"),
+        _("Date of birth"),
+        _("TIN"),
+        _("TIN country"),
+        _("VAT number"),
+        _("IBAN"),
+        _("Listing id"),
+        _("Listing"),
+        _("Listing address"),
+        _("Registration number"),
+        _("Property type"),
+        *_quarters(_("Nights")),
+        *_quarters(_("Consideration (SEK)")),
+        *_quarters(_("Fees withheld (SEK)")),
+        *_quarters(_("Activities")),
+        _("Missing"),
+    ]
+    lines = [header]
+    for seller in dac7.seller_report(year):
+        d = seller.details
+        born = dac7.birth_date(d)
+        for line in seller.listings:
+            listing = line.listing
+            missing = [str(dac7.MISSING_LABELS[m]) for m in (*seller.missing, *line.missing)]
+            lines.append(
+                [
+                    seller.host.id,
+                    (d.legal_name if d and d.legal_name else seller.host.name),
+                    str(dac7.SELLER_KIND_LABELS[d.kind]) if d else "",
+                    d.address if d else "",
+                    d.national_id if d else "",
+                    born.isoformat() if born else "",
+                    d.tin if d else "",
+                    d.tin_country if d else "",
+                    d.vat_number if d else "",
+                    d.iban if d else "",
+                    listing.id,
+                    listing.title,
+                    listing.street_address,
+                    listing.registration_number or "",
+                    listing.property_type_label,
+                    *line.nights,
+                    *(kronor(v) for v in line.consideration_ore),
+                    *(kronor(v) for v in line.fees_ore),
+                    *line.activities,
+                    "; ".join(missing),
+                ]
+            )
+    return _csv(lines, f"seller-report-{year}.csv")
 
 
 # --- the member home -------------------------------------------------------------------------

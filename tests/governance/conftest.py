@@ -37,6 +37,8 @@ def convened(
         changes_statutes=changes_statutes,
         fiscal_year=fiscal_year,
     )
+    if kind == MeetingKind.ORDINARY:
+        deliver_accounts(meeting, board, on=held_on - timedelta(weeks=6))
     services.send_notice(meeting, board, on=held_on - timedelta(weeks=5))
     chair = chair or board
     services.set_officers(
@@ -46,6 +48,14 @@ def convened(
         adjusters=[factories.host()],
     )
     return meeting, chair
+
+
+def deliver_accounts(meeting, board, on: date):
+    """The annual meeting's accounts handed to the auditor (one is recorded if none is in
+    office), so that its notice may go out."""
+    if not services.current_auditors(on):
+        services.register_auditor(factories.host(), on - timedelta(days=400), board)
+    return services.deliver_accounts_to_auditor(meeting, board, on=on)
 
 
 def add_to_agenda(meeting, **fields):

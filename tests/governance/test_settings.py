@@ -27,12 +27,12 @@ def test_a_passed_statutes_motion_changes_the_listing_cap(ctx, at_meeting):
     with pytest.raises(listings.ListingError):
         listings.change_state(second, ListingState.PUBLISHED, host)
 
+    services.set_setting(services.STATUTES_ONE_MEETING, "yes")  # one meeting may decide
     meeting, chair = convened(changes_statutes=True)
     motion = add_to_agenda(
         meeting,
         kind="statutes",
         title="Två annonser per värd",
-        majority="two_thirds",
         proposer=chair,
         by_board=True,
         setting_key=services.MAX_ACTIVE_LISTINGS,
@@ -46,6 +46,13 @@ def test_a_passed_statutes_motion_changes_the_listing_cap(ctx, at_meeting):
     services.close_vote(motion, chair, at=at_meeting)
 
     assert motion.passed is True
+    assert listings.max_active_listings() == 1  # decided and valid, not yet registered
+    services.register_statute_change(
+        motion,
+        at_meeting.date() + timedelta(days=14),
+        chair,
+        today=at_meeting.date() + timedelta(days=20),
+    )
     assert listings.max_active_listings() == 2
     listings.change_state(second, ListingState.PUBLISHED, host)
     assert (first.state, second.state) == (ListingState.PUBLISHED, ListingState.PUBLISHED)
@@ -57,7 +64,6 @@ def test_a_failed_statutes_motion_changes_nothing(ctx, at_meeting):
         meeting,
         kind="statutes",
         title="Fem annonser per värd",
-        majority="two_thirds",
         proposer=chair,
         by_board=True,
         setting_key=services.MAX_ACTIVE_LISTINGS,

@@ -79,9 +79,17 @@ def test_board_creates_and_convenes_a_meeting(client, app, people):
         meeting = db.session.scalars(select(Meeting)).one()
         assert [m.kind for m in meeting.motions][:2] == ["accounts", "disposition"]
         meeting_id = meeting.id
-    response = post_form(
-        client, f"/meetings/{meeting_id}/notice", {}, form_url=f"/meetings/{meeting_id}"
-    )
+        board = db.session.scalars(select(factories.User).where(factories.User.is_board)).first()
+        services.register_auditor(factories.host(), coop_date() - timedelta(days=300), board)
+        db.session.commit()
+    page = f"/meetings/{meeting_id}"
+    response = post_form(client, f"/meetings/{meeting_id}/notice", {}, form_url=page)
+    assert response.status_code == 303
+    with app.app_context():  # refused: the accounts have not gone to the auditor
+        assert db.session.get(Meeting, meeting_id).state == MeetingState.DRAFT
+    response = post_form(client, f"/meetings/{meeting_id}/accounts-to-auditor", {}, form_url=page)
+    assert response.status_code == 303
+    response = post_form(client, f"/meetings/{meeting_id}/notice", {}, form_url=page)
     assert response.status_code == 303
     with app.app_context():
         assert db.session.get(Meeting, meeting_id).state == MeetingState.CONVENED

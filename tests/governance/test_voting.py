@@ -26,7 +26,7 @@ from rentalcoop.governance.models import (
 from rentalcoop.governance.services import GovernanceError, NotAllowed, TieNeedsChair
 from rentalcoop.listings.pricing import coop_date
 from tests import factories
-from tests.governance.conftest import HELD_ON, add_to_agenda, convened
+from tests.governance.conftest import HELD_ON, add_to_agenda, convened, deliver_accounts
 
 
 def _motion(meeting, chair, at, **fields):
@@ -289,23 +289,27 @@ def test_secret_tie_needs_the_chairs_casting_vote(ctx, at_meeting):
 
 
 def test_statute_majorities_are_enforced_through_close(ctx, at_meeting):
+    services.set_setting(services.STATUTES_ONE_MEETING, "yes")
     meeting, chair = convened(changes_statutes=True)
-    with pytest.raises(GovernanceError):
-        add_to_agenda(meeting, kind="statutes", title="x", proposer=chair, by_board=True)
     motion = _motion(
         meeting,
         chair,
         at_meeting,
         kind="statutes",
         title="Tillåt poströstning",
-        majority="two_thirds",
         setting_key=services.POSTAL_VOTING,
         setting_value="yes",
     )
+    assert motion.majority == "two_thirds"  # from the kind, not chosen
     for choice in ("yes", "yes", "no"):
         services.cast_vote(motion, factories.host(), choice)
     services.close_vote(motion, chair, at=at_meeting)
     assert motion.passed is True
+    assert motion.valid_on == HELD_ON
+    assert not services.setting_enabled(services.POSTAL_VOTING)  # not before registration
+    services.register_statute_change(
+        motion, HELD_ON + timedelta(days=20), chair, today=HELD_ON + timedelta(days=30)
+    )
     assert services.setting_enabled(services.POSTAL_VOTING)
 
 
@@ -372,6 +376,7 @@ def test_only_the_chair_opens_and_closes(ctx, at_meeting):
 )
 def test_notice_window(ctx, kind, statutes, weeks_before, ok):
     board = factories.user(board=True)
+    services.set_setting(services.DIGITAL_MEETINGS, "yes")  # the statutes allow it
     meeting, _ = services.create_meeting(
         kind=kind,
         format="digital",
@@ -383,6 +388,8 @@ def test_notice_window(ctx, kind, statutes, weeks_before, ok):
         today=HELD_ON - timedelta(weeks=8),
     )
     on = HELD_ON - timedelta(weeks=weeks_before)
+    if kind == "ordinary":
+        deliver_accounts(meeting, board, on=HELD_ON - timedelta(weeks=8))
     if ok:
         services.send_notice(meeting, board, on=on)
         assert meeting.state == MeetingState.CONVENED
@@ -416,7 +423,8 @@ def test_annual_meeting_has_fixed_items_and_warns_when_late(ctx):
         today=date(2026, 7, 1),
     )
     kinds = [m.kind for m in meeting.motions]
-    assert kinds == ["accounts", "disposition", "discharge", "election"]
+    assert kinds == ["accounts", "disposition", "discharge", "election", "election"]
+    assert [m.office for m in meeting.motions[-2:]] == ["board", "auditor"]
     assert meeting.fiscal_year == 2025
     assert warnings
     discharge = meeting.motions[2]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from rentalcoop.bookings import services as bookings
 from rentalcoop.bookings.models import Booking, BookingState
 from rentalcoop.extensions import db
-from rentalcoop.governance import close, costs, services
+from rentalcoop.governance import close, costs, dac7, services
 from rentalcoop.governance.models import MeetingKind, MotionKind
 from rentalcoop.invariants import violations
 from rentalcoop.ledger import services as ledger
@@ -24,6 +24,7 @@ from rentalcoop.membership import services as membership
 from rentalcoop.payments import services as payments
 from rentalcoop.payments.models import Payout, Refund
 from tests import factories
+from tests.governance.conftest import deliver_accounts
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -82,6 +83,7 @@ def _annual_meeting(board, year: int, held_on: date, reserve_ore: int, voters, p
         ballot="secret",
         today=held_on - timedelta(weeks=7),
     )
+    deliver_accounts(meeting, board, on=held_on - timedelta(weeks=6))
     services.send_notice(meeting, board, on=held_on - timedelta(weeks=5))
     secretary, adjuster = voters[0], voters[1]
     services.set_officers(meeting, chair=board, secretary=secretary, adjusters=[adjuster])
@@ -97,7 +99,7 @@ def _annual_meeting(board, year: int, held_on: date, reserve_ore: int, voters, p
     services.take_register(meeting, [board, *voters], board, at=at)
     for motion in [*meeting.motions]:
         if motion.kind == MotionKind.ELECTION:
-            services.add_candidate(motion, board)
+            services.add_candidate(motion, voters[-1] if motion.office == "auditor" else board)
         services.open_vote(motion, board, at=at)
         for voter in (board, *voters):
             if motion.subject_member_id == voter.id:
@@ -239,6 +241,16 @@ def test_two_whole_years_through_the_services(app, capsys):
         patronage = -balance[Account.PATRONAGE_PAYABLE]
         # Cash held = VAT owed + the fund's money + patronage owed + the equity kept.
         assert balance[Account.CASH] == vat + fund + patronage + result + retained
+        # The seller reports of the two years credit the hosts exactly what they were paid.
+        reported = sum(
+            s.total("consideration_ore") for year in (2025, 2026) for s in dac7.seller_report(year)
+        )
+        assert reported == -kinds["payout"]
+        assert all(
+            s.total("fees_ore") == 0 for year in (2025, 2026) for s in dac7.seller_report(year)
+        )
+        # The auditor the first annual meeting elected got the second year's accounts.
+        assert services.current_auditors(date(2027, 3, 10))
         # And everything `flask check invariants` checks holds after the two years.
         assert violations() == []
         print("statement (öre)")

@@ -19,7 +19,7 @@ from rentalcoop.ledger import services as ledger
 from rentalcoop.ledger.models import Account, LedgerTransaction
 from rentalcoop.listings.pricing import coop_date
 from tests import factories
-from tests.governance.conftest import convened
+from tests.governance.conftest import convened, deliver_accounts
 from tests.helpers import login, post_form, text_of
 
 MEETING_DAY = date(2026, 5, 20)
@@ -107,6 +107,7 @@ def test_the_reserve_through_the_pages(client, app):
             fiscal_year=year,
             today=today - timedelta(weeks=6),
         )
+        deliver_accounts(meeting, board, on=today - timedelta(weeks=6))
         services.send_notice(meeting, board, on=today - timedelta(weeks=5))
         secretary, adjuster = factories.host(), factories.host()
         services.set_officers(meeting, chair=board, secretary=secretary, adjusters=[adjuster])
