@@ -46,6 +46,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from rentalcoop.bookings.models import STAY_STATES, Booking
 from rentalcoop.db import utcnow
@@ -715,6 +716,7 @@ def _year_releases(year: int) -> list[StatsRelease]:
                 StatsRelease.published_at.is_not(None),
             )
             .order_by(StatsRelease.period, StatsRelease.version)
+            .options(selectinload(StatsRelease.cells))
         )
     )
 
