@@ -1,9 +1,15 @@
 """The demo town's year of releases, for the attack test and benchmarks/stats_demo_year.py:
-months released in a given order, and a correction (a home that was missed, with a stay)."""
+months released in a given order, and a correction (a home that was missed, with a stay).
+
+A correction here changes only the corrected month and what comes after it, and the months
+after it are released later (or not yet): the attacker (tests/stats/lp_attacker.py) reads
+every version as figures of one and the same data, so a later month published before the
+correction, whose year to date still holds the old figures, would make its system
+inconsistent (it stops there: HiGHS finds it infeasible)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -22,10 +28,10 @@ def publish(year: int, month: int, today: date) -> StatsRelease | None:
 
 
 def correct(year: int, month: int, today: date) -> StatsRelease:
-    """A home that had been missed, listed since last year, with a ten-night stay in `month`,
-    and the month released again: a new version."""
+    """A home that had been missed, listed from the 1st of `month`, with a ten-night stay in
+    it, and the month released again: a new version."""
     area = db.session.scalars(select(Area).order_by(Area.code)).first()
-    listing = home(area)
+    listing = home(area, published_at=datetime(year, month, 1, 8, tzinfo=UTC))
     stay(listing, date(year, month, 3), nights=10, guests=3)
     db.session.commit()
     release = publish(year, month, today)
