@@ -11,7 +11,10 @@ passes, every earlier month of the year an unknown), and prints in one run:
   interval as a share of its protection level, failures);
 - the share of cells published.
 
-    .venv/bin/python benchmarks/stats_audit.py                 # March
+- with `--repeat N`, the plan N times over (each from scratch), so that run-to-run spread
+  shows in one run; the figures above are the median's.
+
+    .venv/bin/python benchmarks/stats_audit.py                 # March, three times
     .venv/bin/python benchmarks/stats_audit.py --month 6 --districts 40 --per-district 40
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import sys
 import time
 from datetime import date, timedelta
@@ -66,6 +70,7 @@ def main() -> None:
     parser.add_argument("--month", type=int, default=3)
     parser.add_argument("--districts", type=int, default=40)
     parser.add_argument("--per-district", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     areas, units = town(args.districts, args.per_district)
     period = f"{YEAR}-{args.month:02d}"
@@ -74,13 +79,17 @@ def main() -> None:
     services.compute_cells(units, YEAR, args.month, areas)
     cells_s = time.perf_counter() - started
 
-    started = time.perf_counter()
-    plan = services.plan_from(period, Rules(), areas, units, [])
-    plan_s = time.perf_counter() - started
+    times = []
+    for _ in range(max(1, args.repeat)):
+        started = time.perf_counter()
+        plan = services.plan_from(period, Rules(), areas, units, [])
+        times.append(time.perf_counter() - started)
+    plan_s = statistics.median(times)
 
     summary = plan.summary()
     print(f"town: {args.districts} districts × {args.per_district} listings, release {period}")
-    print(f"cells alone: {cells_s:.2f} s; plan with the LP audit: {plan_s:.2f} s")
+    print("plans: " + ", ".join(f"{t:.2f} s" for t in times))
+    print(f"cells alone: {cells_s:.2f} s; plan with the LP audit: {plan_s:.2f} s (median)")
     print(f"ratio plan / cells: {plan_s / cells_s:.1f}")
     print(
         "audit: {cells_checked} cells, {checks} checks ({insider_checks} insider), "

@@ -7,7 +7,7 @@ period (quarter to date, year to date), the nights bands to the listed units and
 no night to the listed units minus the active ones. Every published value only says that the
 true value lies in its rounding interval, and every count is ≥ 0. For each cell the rules
 withheld on their own (a *primary* suppression), the smallest and largest value the published
-tables allow are found with HiGHS (scipy.optimize.linprog, method "highs") and compared with
+tables allow are found with HiGHS (highspy, the solver's own binding) and compared with
 the cell's protection levels (τ-Argus, sdcTable: the feasible range must reach the true value
 minus the lower and plus the upper level).
 
@@ -25,8 +25,8 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
-from scipy.optimize import linprog
 from scipy.sparse import coo_array
 
 TOTAL_AREA = "total"
@@ -133,6 +133,58 @@ def protection_levels(value: float, pct: int) -> tuple[float, float]:
     return level, max(level, 1.0)
 
 
+class Solver:
+    """One HiGHS instance per model: the equations are passed once; each LP changes only the
+    objective and the bounds that differ from the last one, and the dual simplex starts from
+    the last optimal basis (a warm start). The LP solved is the same as from scratch: only
+    the path to its optimum is shorter."""
+
+    def __init__(self, matrix, bounds: np.ndarray):
+        csc = matrix.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = csc.shape[1], csc.shape[0]
+        lp.col_cost_ = np.zeros(csc.shape[1])
+        lp.col_lower_ = bounds[:, 0].copy()
+        lp.col_upper_ = np.minimum(bounds[:, 1], highspy.kHighsInf)
+        lp.row_lower_ = np.zeros(csc.shape[0])
+        lp.row_upper_ = np.zeros(csc.shape[0])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = csc.data.astype(float)
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("presolve", "off")  # keeps the basis from one LP to the next
+        self.highs.passModel(lp)
+        self.bounds = bounds.copy()
+        self.cost: dict[int, float] = {}
+
+    def solve(self, objective: Mapping[int, float], bounds: np.ndarray):
+        """Minimise Σ objective[j]·x[j] subject to the equations and `bounds`: (status, x),
+        status "optimal", "unbounded" or None (anything else: certifies nothing)."""
+        changed = np.nonzero((self.bounds != bounds).any(axis=1))[0]
+        if len(changed):
+            self.highs.changeColsBounds(
+                len(changed),
+                changed.astype(np.int32),
+                bounds[changed, 0].copy(),
+                np.minimum(bounds[changed, 1], highspy.kHighsInf),
+            )
+            self.bounds[changed] = bounds[changed]
+        cost = {j: 0.0 for j in self.cost} | dict(objective)
+        if cost:
+            index = np.fromiter(cost, dtype=np.int32, count=len(cost))
+            self.highs.changeColsCost(len(index), index, np.array([cost[j] for j in index]))
+        self.cost = {j: c for j, c in objective.items() if c}
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "optimal", np.array(self.highs.getSolution().col_value)
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return "unbounded", None
+        return None, None
+
+
 class Model:
     """The attacker's equations for one group of measures, built once per release audit."""
 
@@ -146,7 +198,10 @@ class Model:
                 c.append(self.index[var])
                 d.append(coef)
         self.matrix = coo_array((d, (r, c)), shape=(len(rows), len(variables))).tocsr()
-        self.zeros = np.zeros(len(rows))
+        self.solver: Solver | None = None
+        # Feasible points found so far (outside the insider's terms), kept across audits of
+        # the same release: each is rechecked against the bounds of the audit at hand.
+        self.points: list[np.ndarray] = []
 
     def vector(self, values: Mapping[Var, float]) -> np.ndarray:
         out = np.zeros(len(self.variables))
@@ -185,7 +240,8 @@ class Model:
         published tables allow (for an insider: plus their own figures), kept in a pool with
         the true values; a check a point of the pool (or, for an insider, a mix of one with the
         truth that leaves everyone else ≥ 0) carries beyond its level needs no LP of its own."""
-        pool = [truth]
+        outside = self.bounds(intervals)
+        pool = [truth, *(p for p in self.points if self._feasible(p, outside))]
         hosts = sorted(by_host, key=lambda h: (h is not None, repr(h)))
         for host in hosts:
             checks = [c for c in by_host[host] if (c.cell, c.measure) in self.index]
@@ -202,6 +258,14 @@ class Model:
                     low = reached
             for c in checks:
                 result.outcomes.append(Outcome(c, low[c], high[c]))
+        self.points = pool[1:]
+
+    def _feasible(self, point: np.ndarray, bounds: np.ndarray) -> bool:
+        """Whether a point found in an earlier audit still satisfies this audit's bounds (the
+        equations are the same)."""
+        return bool(
+            (point >= bounds[:, 0] - TOLERANCE).all() and (point <= bounds[:, 1] + TOLERANCE).all()
+        )
 
     def _from_pool(self, checks, pool, truth, own, direction) -> dict[Check, float]:
         """How far the points of the pool carry each check (in the insider's terms)."""
@@ -240,7 +304,7 @@ class Model:
         batch = len(pending) > 1
         while pending:
             targets = pending if batch else pending[:1]
-            objective = np.zeros(len(self.variables))
+            objective: dict[int, float] = defaultdict(float)
             lp_bounds = bounds
             if batch:
                 lp_bounds = bounds.copy()
@@ -252,14 +316,13 @@ class Model:
                         lp_bounds[j, 1] = min(lp_bounds[j, 1], need(c))
                     else:
                         lp_bounds[j, 0] = max(lp_bounds[j, 0], need(c))
-            res = linprog(
-                objective, A_eq=self.matrix, b_eq=self.zeros, bounds=lp_bounds, method="highs"
-            )
+            if self.solver is None:
+                self.solver = Solver(self.matrix, lp_bounds)
+            status, x = self.solver.solve(objective, lp_bounds)
             result.lp_solved += 1
-            if res.status == 3 and not batch:  # unbounded: the cell can grow without end
+            if status == "unbounded" and not batch:  # the cell can grow without end
                 reached[targets[0]] = np.inf * direction
-            elif res.status == 0:
-                x = res.x
+            elif status == "optimal":
                 pool.append(x + own if own is not None else x)
                 for c in pending:
                     value = float(x[column[c]])
@@ -288,6 +351,9 @@ class World:
     intervals: dict[Var, tuple[float, float]]
     true_value: Callable[[Var], float]
     host_values: Callable[[Hashable], Mapping[Var, int]]
+    # Models with their solvers and feasible points, built once for every audit of a release
+    # (the equations depend on the dimensions only; the intervals change between audits).
+    models: dict[tuple, tuple[Model, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def all_areas(self) -> list[str]:
         return [*self.areas, TOTAL_AREA]
@@ -388,8 +454,13 @@ def audit(world: World, checks: Iterable[Check]) -> AuditResult:
             continue
         by_model[key][check.host].append(check)
     for key, by_host in by_model.items():
-        model = world.additive_model(key[1]) if key[0] == "additive" else world.units_model(key[1])
-        truth = model.vector({v: world.true_value(v) for v in model.variables})
+        if key not in world.models:
+            model = (
+                world.additive_model(key[1]) if key[0] == "additive" else world.units_model(key[1])
+            )
+            truth = model.vector({v: world.true_value(v) for v in model.variables})
+            world.models[key] = (model, truth)
+        model, truth = world.models[key]
 
         def own_of(host, model=model):
             return model.vector(world.host_values(host))

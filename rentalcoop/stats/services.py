@@ -46,6 +46,7 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from rentalcoop.bookings.models import STAY_STATES, Booking
 from rentalcoop.db import utcnow
@@ -174,16 +175,15 @@ class Unit:
         return self.window(start, end) is not None or bool(self.booked(start, end))
 
     def available(self, start: date, end: date) -> int:
-        nights = set(self.booked(start, end))
+        """Nights booked or open: the listed nights not closed, and booked nights besides
+        (counted, not listed one by one)."""
+        booked = self.booked(start, end)
         window = self.window(start, end)
-        if window:
-            lo, hi = window
-            nights |= {
-                lo + timedelta(days=d)
-                for d in range((hi - lo).days)
-                if lo + timedelta(days=d) not in self.closed
-            }
-        return len(nights)
+        if not window:
+            return len(booked)
+        lo, hi = window
+        open_nights = (hi - lo).days - sum(1 for n in self.closed if lo <= n < hi)
+        return open_nights + sum(1 for n in booked if not lo <= n < hi or n in self.closed)
 
 
 def load_units(year: int, month: int) -> list[Unit]:
@@ -715,6 +715,7 @@ def _year_releases(year: int) -> list[StatsRelease]:
                 StatsRelease.published_at.is_not(None),
             )
             .order_by(StatsRelease.period, StatsRelease.version)
+            .options(selectinload(StatsRelease.cells))
         )
     )
 

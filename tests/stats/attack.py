@@ -50,6 +50,11 @@ class Findings:
         return bool(self.exact or self.outside or self.inside)
 
 
+def reach(value: float) -> tuple[float, float]:
+    """The protection interval: the attacker must not be able to rule out either end."""
+    return value * (1 - PCT), value + max(value * PCT, 1.0)
+
+
 def judge(value: float, lo: float, hi: float) -> tuple[bool, bool]:
     """(recovered exactly, failing its ±30 % interval)."""
     exact = hi - lo < 0.5
@@ -109,6 +114,7 @@ def attack_docs(docs: list[dict], year: int, *, insiders: bool = True, units=Non
             else:
                 published.add(key)
     own_cache: dict = {}
+    inside: list = []
     singles: dict = {}
     for key, (month, kind, area, ptype) in secret.items():
         con = truth[month][services.CellKey(f"{year}-{month:02d}", area, kind, ptype)].contributions
@@ -124,7 +130,7 @@ def attack_docs(docs: list[dict], year: int, *, insiders: bool = True, units=Non
         measure = key[-1]
         value = cell.raw.get(measure) or 0
         found.checked += 1
-        lo, hi = attacker.interval(key)
+        lo, hi = attacker.interval(key, need=reach(value))
         exact, failing = judge(value, lo, hi)
         if exact:
             found.exact.append((key, value, lo, hi))
@@ -138,16 +144,17 @@ def attack_docs(docs: list[dict], year: int, *, insiders: bool = True, units=Non
         suspects = {host} | singles.get((month, kind), set())
         for suspect in sorted(suspects - {None}, key=repr):
             rest = value - values.get(suspect, 0)
-            if rest <= 0:
-                continue
-            if suspect not in own_cache:
-                own_cache[suspect] = own_figures(
-                    attacker, units, year, months, last, areas, suspect
-                )
-            lo, hi = attacker.interval(key, own_cache[suspect])
-            exact, failing = judge(rest, lo, hi)
-            if exact:
-                found.exact.append((key, "inside", rest, lo, hi))
-            if failing:
-                found.inside.append((key, suspect, rest, lo, hi))
+            if rest > 0:
+                inside.append((suspect, key, rest))
+    # One insider at a time (the solver keeps their bounds from one LP to the next).
+    for suspect, key, rest in sorted(inside, key=repr):
+        if suspect not in own_cache:
+            own_cache.clear()
+            own_cache[suspect] = own_figures(attacker, units, year, months, last, areas, suspect)
+        lo, hi = attacker.interval(key, own_cache[suspect], need=reach(rest))
+        exact, failing = judge(rest, lo, hi)
+        if exact:
+            found.exact.append((key, "inside", rest, lo, hi))
+        if failing:
+            found.inside.append((key, suspect, rest, lo, hi))
     return found

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import highspy
 import numpy as np
-from scipy.optimize import linprog
 from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 TOTAL, ALL = "total", "all"
 SUMMED = ("booked_nights", "guest_nights", "stays")
@@ -33,6 +34,10 @@ BASE = {m: "round_counts" for m in ("stays", *COUNTED)} | {
     "booked_nights": "round_nights",
     "guest_nights": "round_nights",
 }
+
+
+OPTIMAL = highspy.HighsModelStatus.kOptimal
+UNBOUNDED = highspy.HighsModelStatus.kUnbounded
 
 
 def first_month(kind: str, month: int) -> int:
@@ -155,38 +160,109 @@ class Attacker:
             row[self.var(p)] -= 1
         self.rows.append({k: v for k, v in row.items() if v})
 
-    def interval(self, key, own: dict | None = None) -> tuple[float, float]:
-        """The smallest and largest value of `key` (for an insider: of the others' part)."""
-        n = len(self.names)
-        if getattr(self, "_matrix", None) is None:
-            r, c, d = [], [], []
-            for i, row in enumerate(self.rows):
-                for j, v in row.items():
-                    r.append(i)
-                    c.append(j)
-                    d.append(v)
-            self._matrix = coo_array((d, (r, c)), shape=(len(self.rows), n)).tocsr()
-        matrix = self._matrix
-        bounds = np.zeros((n, 2))
-        bounds[:, 1] = np.inf
-        for k, (lo, hi) in self.bounds.items():
-            bounds[self.names[k]] = (lo, hi)
+    def interval(self, key, own: dict | None = None, need=None) -> tuple[float, float]:
+        """The smallest and largest value of `key` (for an insider: of the others' part).
+        With `need` = (low, high): a side that a point already found reaches is that point's
+        value (the interval is at least that wide), not its optimum."""
+        if getattr(self, "_blocks", None) is None:
+            self._start()
+        block = self._blocks[self._block_of[self.names[key]]]
+        bounds = block.outside.copy()
         if own:
             for k, value in own.items():
-                if k in self.names:
-                    j = self.names[k]
-                    bounds[j] = (max(0, bounds[j, 0] - value), bounds[j, 1] - value)
+                i = block.local.get(self.names.get(k))
+                if i is not None:
+                    bounds[i] = (max(0, bounds[i, 0] - value), bounds[i, 1] - value)
+        return block.interval(block.local[self.names[key]], bounds, need)
+
+    def _start(self) -> None:
+        """The equations split into independent blocks (variables no row links: the min and
+        max of a cell over its block are those over the whole system), each given to HiGHS
+        once."""
+        n = len(self.names)
+        r, c, d = [], [], []
+        for i, row in enumerate(self.rows):
+            for j, v in row.items():
+                r.append(i)
+                c.append(j)
+                d.append(v)
+        matrix = coo_array((d, (r, c)), shape=(len(self.rows), n)).tocsc()
+        outside = np.zeros((n, 2))
+        outside[:, 1] = np.inf
+        for k, (lo, hi) in self.bounds.items():
+            outside[self.names[k]] = (lo, hi)
+        # Variables linked through a row (AᵀA ≠ 0) belong to one block.
+        links = (matrix.T @ matrix).tocsr()
+        count, self._block_of = connected_components(links, directed=False)
+        self._blocks = []
+        by_row = matrix.tocsr()
+        # A row belongs to the block of any of its variables (rows that cancelled out: none).
+        starts, ends = by_row.indptr[:-1], by_row.indptr[1:]
+        first = np.where(
+            ends > starts, by_row.indices[np.minimum(starts, len(by_row.indices) - 1)], -1
+        )
+        row_block = np.where(first >= 0, self._block_of[np.maximum(first, 0)], -1)
+        for b in range(count):
+            cols = np.nonzero(self._block_of == b)[0]
+            rows = np.nonzero(row_block == b)[0]
+            self._blocks.append(_Block(matrix[rows][:, cols], outside[cols], cols))
+
+
+class _Block:
+    """One independent part of the attacker's system in HiGHS: each LP changes only the bounds
+    that differ from the last one and the objective, and starts from the last basis."""
+
+    def __init__(self, matrix, outside: np.ndarray, cols: np.ndarray):
+        self.local = {int(j): i for i, j in enumerate(cols)}
+        self.outside = outside
+        csc = matrix.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = csc.shape[1], csc.shape[0]
+        lp.col_cost_ = np.zeros(csc.shape[1])
+        lp.col_lower_ = outside[:, 0].copy()
+        lp.col_upper_ = np.minimum(outside[:, 1], highspy.kHighsInf)
+        lp.row_lower_ = np.zeros(csc.shape[0])
+        lp.row_upper_ = np.zeros(csc.shape[0])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = csc.data.astype(float)
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("presolve", "off")
+        self.highs.passModel(lp)
+        self.bounds = outside.copy()
+        self.cost: int | None = None
+        self.points: dict[bytes, list[np.ndarray]] = {}  # optima found, by the bounds they met
+
+    def interval(self, j: int, bounds: np.ndarray, need=None) -> tuple[float, float]:
+        points = self.points.setdefault(bounds.tobytes(), [])
+        highs = self.highs
         out = []
         for sign in (1, -1):
-            objective = np.zeros(n)
-            objective[self.names[key]] = sign
-            res = linprog(
-                objective,
-                A_eq=matrix,
-                b_eq=np.zeros(len(self.rows)),
-                bounds=bounds,
-                method="highs",
-            )
-            assert res.status in (0, 3), res.message
-            out.append(np.inf if res.status == 3 else sign * res.fun)
+            if need is not None and points:
+                reach = min(p[j] for p in points) if sign == 1 else max(p[j] for p in points)
+                if sign * reach <= sign * need[0 if sign == 1 else 1] + 1e-9:
+                    out.append(reach)
+                    continue
+            changed = np.nonzero((bounds != self.bounds).any(axis=1))[0]
+            if len(changed):
+                highs.changeColsBounds(
+                    len(changed),
+                    changed.astype(np.int32),
+                    bounds[changed, 0].copy(),
+                    np.minimum(bounds[changed, 1], highspy.kHighsInf),
+                )
+                self.bounds = bounds
+            if self.cost is not None:
+                highs.changeColCost(self.cost, 0.0)
+            highs.changeColCost(j, float(sign))
+            self.cost = j
+            highs.run()
+            status = highs.getModelStatus()
+            assert status in (OPTIMAL, UNBOUNDED), highs.modelStatusToString(status)
+            value = highs.getInfo().objective_function_value
+            out.append(np.inf if status == UNBOUNDED else sign * value)
+            if status == OPTIMAL:
+                points.append(np.array(highs.getSolution().col_value))
         return out[0], out[1]
