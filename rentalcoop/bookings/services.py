@@ -14,7 +14,7 @@ afresh, so two people acting at once take turns; `_transition` refuses a booking
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -597,16 +597,11 @@ class Trips:
     upcoming: list[Booking]  # soonest first
     past: list[Booking]  # latest first
     ended: list[Booking]  # cancelled, declined or expired
-    # Past stays whose review window is open and that the guest has not reviewed: when it ends.
-    review_until: dict[int, datetime] = field(default_factory=dict)
 
 
 def trips_of(guest: User, at: datetime | None = None) -> Trips:
-    """A guest's bookings with each home and its photos (three queries), grouped, with the
-    stays still waiting for the guest's review (one more)."""
-    from rentalcoop.reviews.models import Review
-    from rentalcoop.reviews.services import window_closes
-
+    """A guest's bookings with each home and its photos (three queries), grouped. The stays
+    still waiting for the guest's review come from `reviews.services.waiting_for_review`."""
     now = at or utcnow()
     bookings = db.session.scalars(
         select(Booking)
@@ -626,20 +621,6 @@ def trips_of(guest: User, at: datetime | None = None) -> Trips:
         else:
             trips.ended.append(booking)
     trips.upcoming.reverse()
-    completed = [b for b in trips.past if b.state == BookingState.COMPLETED]
-    if completed:
-        reviewed = set(
-            db.session.scalars(
-                select(Review.booking_id).where(
-                    Review.author_id == guest.id,
-                    Review.booking_id.in_([b.id for b in completed]),
-                )
-            )
-        )
-        for booking in completed:
-            closes = window_closes(booking)
-            if booking.id not in reviewed and now < closes:
-                trips.review_until[booking.id] = closes
     return trips
 
 

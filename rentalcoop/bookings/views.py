@@ -17,8 +17,8 @@ from rentalcoop.extensions import db, limiter
 from rentalcoop.i18n import _, money
 from rentalcoop.listings import availability, pricing
 from rentalcoop.listings import services as listings
+from rentalcoop.listings.forms import StayForm
 from rentalcoop.listings.models import CANCELLATION_FOOTNOTE
-from rentalcoop.main.forms import StayForm
 
 
 def _published_listing_or_404(listing_id: int):

@@ -21,10 +21,10 @@ from rentalcoop.listings.forms import (
     PhotoForm,
     PriceForm,
     RulesForm,
+    StayForm,
 )
 from rentalcoop.listings.models import CANCELLATION_FOOTNOTE, Listing, ListingState
 from rentalcoop.listings.services import ListingError
-from rentalcoop.main.forms import StayForm
 
 GUEST_CALENDAR_MONTHS = 3
 

@@ -31,6 +31,14 @@ def booking_reviews(booking):
 
 
 @bp.app_template_global()
+def reviews_waiting(stays):
+    """{booking id: when its review window closes} for the signed-in guest's past stays."""
+    if not current_user.is_authenticated:
+        return {}
+    return services.waiting_for_review(current_user, stays)
+
+
+@bp.app_template_global()
 def guest_review_record(booking):
     """What hosts wrote about this booking's guest after their other stays (published only)."""
     return services.guest_record(booking.guest_id, besides=booking.id)

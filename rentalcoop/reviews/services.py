@@ -385,3 +385,26 @@ def erase_user(user: User) -> None:
     db.session.execute(
         update(ReviewResponse).where(ReviewResponse.author_id == user.id).values(text="")
     )
+
+
+def waiting_for_review(guest: User, stays: list[Booking], at: datetime | None = None):
+    """Of `stays`, the completed ones whose review window is open and that `guest` has not
+    reviewed yet, with the instant the window closes (one query)."""
+    now = at or utcnow()
+    completed = [b for b in stays if b.state == BookingState.COMPLETED]
+    if not completed:
+        return {}
+    reviewed = set(
+        db.session.scalars(
+            select(Review.booking_id).where(
+                Review.author_id == guest.id,
+                Review.booking_id.in_([b.id for b in completed]),
+            )
+        )
+    )
+    waiting = {}
+    for booking in completed:
+        closes = window_closes(booking)
+        if booking.id not in reviewed and now < closes:
+            waiting[booking.id] = closes
+    return waiting

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from rentalcoop.extensions import db
 from rentalcoop.i18n import _
 from rentalcoop.listings import services as listings
-from rentalcoop.main.forms import StayForm
+from rentalcoop.listings.forms import StayForm
 from rentalcoop.wishlists import bp, services
 from rentalcoop.wishlists.forms import SaveForm
 from rentalcoop.wishlists.services import SAVED_CAP, WishlistError
