@@ -9,7 +9,8 @@ Reuse in any browser test (mark the module with `pytestmark = pytest.mark.e2e`):
   broke the Content-Security-Policy or threw a script error. Override `browser_context_args`
   for another locale or viewport.
 - `snap(step)`: save a full-page screenshot to `test-artifacts/e2e/<test-name>-<step>.png`
-  (a failing test also gets `<test-name>-failure.png`).
+  (a failing test also gets `<test-name>-failure.png`; on PostgreSQL all go to
+  `test-artifacts/e2e/postgresql/`).
 - `login_in_browser(page, base_url, email, password)` and `logout_in_browser(page)`.
 
 Without /usr/bin/chromium every browser test is skipped, saying how to install it.
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.conftest import DIALECT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -139,9 +142,12 @@ def page(request, browser, browser_context_args, live_server):
 
 
 def artifact_path(request, step: str) -> str:
-    """`test-artifacts/e2e/<test-name>-<step>.png` under the project root."""
+    """`test-artifacts/e2e/<test-name>-<step>.png` under the project root (in its `postgresql/`
+    folder on PostgreSQL: `make test` runs both passes at once, and each keeps its own)."""
     name = re.sub(r"[^A-Za-z0-9_.]+", "-", f"{request.node.name}-{step}").strip("-")
     folder = request.config.rootpath / "test-artifacts" / "e2e"
+    if DIALECT == "postgresql":
+        folder /= "postgresql"
     folder.mkdir(parents=True, exist_ok=True)
     return str(folder / f"{name}.png")
 
