@@ -45,16 +45,35 @@ run: install translations
 	$(FLASK) demo-data
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist, each test file on one worker, the
+# workers sharing one load of the demo town). With TEST_DATABASE_URL set, the SQLite and the
+# PostgreSQL pass run at the same time; PostgreSQL's output follows SQLite's, and either
+# failing fails `make test`.
+# PYTEST_ARGS: more options for both passes, e.g. PYTEST_ARGS=--durations=30.
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
 test: install-dev translations e2e-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	env -u TEST_DATABASE_URL $(PY) -m pytest -q -p no:cacheprovider
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(PY) -m pytest -q -p no:cacheprovider -m "not sqlite_only" && \
-	  echo "Databases tested: SQLite and PostgreSQL ($$TEST_DATABASE_URL)"; \
-	else \
+	@if [ -z "$$TEST_DATABASE_URL" ]; then \
+	  $(PYTEST) || exit $$?; \
 	  echo "Databases tested: SQLite only (set TEST_DATABASE_URL to include PostgreSQL)"; \
-	fi
+	  exit 0; \
+	fi; \
+	log=$$(mktemp); \
+	$(PYTEST) -m "not sqlite_only" >"$$log" 2>&1 & postgres=$$!; \
+	echo "== SQLite pass (PostgreSQL's runs alongside; its output follows) =="; \
+	env -u TEST_DATABASE_URL $(PYTEST); sqlite_status=$$?; \
+	wait $$postgres; postgres_status=$$?; \
+	echo "== PostgreSQL pass ($$TEST_DATABASE_URL) =="; \
+	cat "$$log"; rm -f "$$log"; \
+	if [ $$sqlite_status -ne 0 ] || [ $$postgres_status -ne 0 ]; then \
+	  echo "FAILED: SQLite pass exit $$sqlite_status, PostgreSQL pass exit $$postgres_status"; \
+	  exit 1; \
+	fi; \
+	echo "Databases tested: SQLite and PostgreSQL ($$TEST_DATABASE_URL)"
 
 # Browser journeys (Debian's Chromium); screenshots of every step land in test-artifacts/e2e/.
 e2e: install-dev translations e2e-deps

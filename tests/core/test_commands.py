@@ -8,11 +8,12 @@ from rentalcoop.extensions import db
 from rentalcoop.listings.models import Listing
 
 
-def test_demo_data_loads_once_and_prints_logins(app, runner):
-    first = runner.invoke(args=["demo-data"])
-    assert first.exit_code == 0, first.output
-    assert "board@example.org" in first.output
-    assert "demo-password-2026" in first.output
+def test_demo_data_loads_once_and_prints_logins(app, runner, demo_town):
+    # The run's demo town was loaded by `flask demo-data` (tests/conftest.py `demo_source`);
+    # this test's database is a copy of it, and `demo_town.output` what that load printed.
+    assert "Demo data loaded." in demo_town.output
+    assert "board@example.org" in demo_town.output
+    assert "demo-password-2026" in demo_town.output
     with app.app_context():
         users = db.session.scalar(select(func.count()).select_from(User))
         listings = db.session.scalar(select(func.count()).select_from(Listing))
@@ -31,10 +32,9 @@ def test_demo_data_loads_once_and_prints_logins(app, runner):
 
 
 @pytest.mark.sqlite_only  # the demo load is tested on PostgreSQL above; this saves CI a load
-def test_demo_logins_work(app, runner, client):
+def test_demo_logins_work(app, client, demo_town):
     from tests.helpers import login
 
-    runner.invoke(args=["demo-data"])
     assert login(client, "host7@example.org", "demo-password-2026").status_code == 303
     town = app.test_client()
     response = login(town, "municipality@example.org", "demo-password-2026")

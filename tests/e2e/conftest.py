@@ -9,8 +9,9 @@ Reuse in any browser test (mark the module with `pytestmark = pytest.mark.e2e`):
   broke the Content-Security-Policy or threw a script error. Override `browser_context_args`
   for another locale or viewport.
 - `snap(step)`: save a full-page screenshot to `test-artifacts/e2e/<test-name>-<step>.png`
-  (a failing test also gets `<test-name>-failure.png`) and check the page with axe-core:
-  a serious or critical violation fails the test (`assert_accessible(page)` does the same).
+  (a failing test also gets `<test-name>-failure.png`; on PostgreSQL all go to
+  `test-artifacts/e2e/postgresql/`) and check the page with axe-core: a serious or critical
+  violation fails the test (`assert_accessible(page)` does the same).
 - `login_in_browser(page, base_url, email, password)` and `logout_in_browser(page)`.
 
 Without /usr/bin/chromium, or without axe-core (`make e2e-deps`, which needs npm, installs it
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.conftest import DIALECT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -183,9 +186,12 @@ def assert_accessible(page) -> None:
 
 
 def artifact_path(request, step: str) -> str:
-    """`test-artifacts/e2e/<test-name>-<step>.png` under the project root."""
+    """`test-artifacts/e2e/<test-name>-<step>.png` under the project root (in its `postgresql/`
+    folder on PostgreSQL: `make test` runs both passes at once, and each keeps its own)."""
     name = re.sub(r"[^A-Za-z0-9_.]+", "-", f"{request.node.name}-{step}").strip("-")
     folder = request.config.rootpath / "test-artifacts" / "e2e"
+    if DIALECT == "postgresql":
+        folder /= "postgresql"
     folder.mkdir(parents=True, exist_ok=True)
     return str(folder / f"{name}.png")
 

@@ -33,13 +33,7 @@ ROLES = {
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
-@pytest.fixture
-def app_config(tmp_path):
-    return {"UPLOAD_DIR": str(tmp_path / "uploads")}
-
-
-def test_every_role_walks_its_menu_on_the_demo_town(app, browser, live_server, request):
-    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
+def test_every_role_walks_its_menu_on_the_demo_town(demo_town, browser, live_server, request):
     for width, viewport in WIDTHS.items():
         for role, email in ROLES.items():
             context = new_context(

@@ -16,8 +16,8 @@ from rentalcoop.ledger.models import Account
 from rentalcoop.listings.pricing import coop_date
 
 
-def test_demo_year_close(ctx):
-    load_demo_data()
+def test_demo_year_close(ctx, demo_town):
+    assert not load_demo_data()  # loaded already (by `flask demo-data`, as `make run` does)
     year = coop_date().year - 1
     row = db.session.scalar(select(YearClose).where(YearClose.year == year))
     assert row is not None

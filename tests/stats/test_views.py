@@ -221,11 +221,10 @@ def test_a_refused_release_is_a_message_for_the_board(app, client, town, monkeyp
 # --- the demo release, scanned ------------------------------------------------------------
 
 
-def test_no_export_of_the_demo_release_identifies_anyone(app, client):
-    from rentalcoop.demo import DEMO_PASSWORD, MUNICIPALITY_EMAIL, load_demo_data
+def test_no_export_of_the_demo_release_identifies_anyone(app, client, demo_town):
+    from rentalcoop.demo import DEMO_PASSWORD, MUNICIPALITY_EMAIL
 
     with app.app_context():
-        load_demo_data()
         release = db.session.scalar(select(StatsRelease))
         assert release is not None
         period = release.period
