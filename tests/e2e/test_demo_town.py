@@ -31,10 +31,14 @@ ROLES = {
     "municipality": "municipality@example.org",
 }
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+# Swedish at both widths, then English on the desktop (switched with the page's own language
+# links, which the account then keeps).
+WALKS = [("desktop", "sv"), ("phone", "sv"), ("desktop", "en")]
 
 
 def test_every_role_walks_its_menu_on_the_demo_town(demo_town, browser, live_server, request):
-    for width, viewport in WIDTHS.items():
+    for width, language in WALKS:
+        viewport = WIDTHS[width]
         for role, email in ROLES.items():
             context = new_context(
                 browser,
@@ -48,10 +52,14 @@ def test_every_role_walks_its_menu_on_the_demo_town(demo_town, browser, live_ser
             page = context.new_page()
             watch = PageWatch(page)
             login_in_browser(page, live_server, email, DEMO_PASSWORD)
+            page.locator(f".lang-switch a[hreflang={language}]").click()
+            page.wait_for_load_state()
+            assert page.locator("html").get_attribute("lang") == language
+            label = width if language == "sv" else f"{width}-{language}"
             # The start page (search, district map), then a home from its first card.
             page.locator("header a.brand").click()
             page.wait_for_load_state()
-            page.screenshot(path=artifact_path(request, f"{width}-{role}-start"), full_page=True)
+            page.screenshot(path=artifact_path(request, f"{label}-{role}-start"), full_page=True)
             assert_accessible(page)
             if role == "guest":
                 page.locator("#result-cards a").first.click()
@@ -59,7 +67,7 @@ def test_every_role_walks_its_menu_on_the_demo_town(demo_town, browser, live_ser
                 page.locator("#availability a.day__link").first.click()
                 page.locator("#availability a.day__link[data-pick=out]").first.click()
                 page.locator("#quote-total").wait_for()
-                step = f"{width}-{role}-listing"
+                step = f"{label}-{role}-listing"
                 page.screenshot(path=artifact_path(request, step), full_page=True)
                 assert_accessible(page)
             menu = page.locator("details.account-menu")
@@ -75,7 +83,7 @@ def test_every_role_walks_its_menu_on_the_demo_town(demo_town, browser, live_ser
                     "link", name=name, exact=True
                 ).first.click()
                 page.wait_for_load_state()
-                step = re.sub(r"\W+", "-", f"{width}-{role}-{n:02d}-{name}").strip("-")
+                step = re.sub(r"\W+", "-", f"{label}-{role}-{n:02d}-{name}").strip("-")
                 page.screenshot(path=artifact_path(request, step), full_page=True)
                 assert_accessible(page)
                 if width == "phone":
