@@ -78,13 +78,18 @@ def _back(meeting: Meeting, anchor: str = ""):
     return redirect(url_for("governance.meeting", meeting_id=meeting.id) + anchor, 303)
 
 
-def _fail(err: DomainError, meeting: Meeting, motion_form: MotionForm | None = None):
-    """A refused action: the reason as a flash message, back to the meeting (403 stays 403);
-    a refused motion is shown again as typed, with the refusal's status."""
+def _refused(err: DomainError) -> None:
+    """A refused action: its writes rolled back, the reason as a flash message (403 stays 403)."""
     db.session.rollback()
     if err.status_code == 403:
         abort(403)
     flash(err.message, "error")
+
+
+def _fail(err: DomainError, meeting: Meeting, motion_form: MotionForm | None = None):
+    """A refused action, back to the meeting; a refused motion is shown again as typed, with
+    the refusal's status."""
+    _refused(err)
     if motion_form is not None:
         return _meeting_page(meeting, motion_form, err.status_code)
     return _back(meeting)
@@ -591,10 +596,7 @@ def extra_meeting_requests():
             try:
                 services.request_extra_meeting(current_user, form.matter.data)
             except DomainError as err:
-                db.session.rollback()
-                if err.status_code == 403:
-                    abort(403)
-                flash(err.message, "error")
+                _refused(err)
                 status = err.status_code
             else:
                 db.session.commit()
@@ -633,10 +635,7 @@ def sign_extra_meeting_request(request_id: int):
     try:
         services.sign_request(found, current_user)
     except DomainError as err:
-        db.session.rollback()
-        if err.status_code == 403:
-            abort(403)
-        flash(err.message, "error")
+        _refused(err)
     else:
         db.session.commit()
         flash(_("Your signature is recorded."), "success")
@@ -803,10 +802,7 @@ def approve_project(project_id: int):
     try:
         fund.approve_project(project_id, current_user)
     except DomainError as err:
-        db.session.rollback()
-        if err.status_code == 403:
-            abort(403)
-        flash(err.message, "error")
+        _refused(err)
     else:
         db.session.commit()
     return redirect(url_for("governance.community_fund"), 303)
